@@ -1,0 +1,1 @@
+"""Shared machinery of the sandbox. Imports no vendor."""

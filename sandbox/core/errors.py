@@ -1,0 +1,76 @@
+"""Error base classes. Backends raise these; each vendor renders them in its own envelope.
+
+Errors are data: a status, a machine code, a human message, optional field details and
+headers. The HTTP layer of each vendor maps them to the vendor's shape in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field of a request: ``field`` is a dotted path (``a.b[0].c``)."""
+
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class SandboxError(Exception):
+    """Base of every error the sandbox answers with on purpose."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.details = tuple(details)
+        self.headers = dict(headers or {})
+
+
+class BadRequest(SandboxError):
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(SandboxError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(SandboxError):
+    status = 409
+    code = "conflict"
+
+
+class ValidationFailed(SandboxError):
+    status = 422
+    code = "validation_error"
+
+
+class PayloadTooLarge(SandboxError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(SandboxError):
+    status = 415
+    code = "unsupported_media_type"

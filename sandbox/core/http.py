@@ -1,0 +1,88 @@
+"""Request-reading helpers shared by the vendors: bounded bodies, JSON and form parsing.
+
+Bodies are read with a size limit, so an oversized or endless body is refused (413) before
+it is held in memory. Parse failures raise the core errors, which each vendor renders in
+its own envelope.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from sandbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json_media_type(value: str) -> bool:
+    return value == "application/json" or (value.startswith("application/") and value.endswith("+json"))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, UTF-8 only, and a clear message on failure."""
+    if not body.strip():
+        raise BadRequest("Request body is empty; a JSON object was expected")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Request body is not valid UTF-8") from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}") from exc
+
+
+async def read_json(request: Request, limit: int, *, require_media_type: bool = True) -> Any:
+    """Read and parse a JSON body. Without ``require_media_type`` any content type is parsed."""
+    if require_media_type:
+        kind = media_type(request)
+        if kind and not is_json_media_type(kind):
+            raise UnsupportedMediaType(f"Content-Type must be application/json, not {kind}")
+    return parse_json(await read_body(request, limit))
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body; a repeated field keeps its first value."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Form body is not valid UTF-8") from exc
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100)
+    except ValueError as exc:
+        raise BadRequest(f"Form body is not valid: {exc}") from exc
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
+
+
+def base_url(request: Request, configured: str | None) -> str:
+    """The public base URL: the configured one, or the one this request came in on."""
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/")

@@ -1,0 +1,39 @@
+"""Server-rendered HTML pages (the hosted vendor pages), with Jinja2 autoescaping.
+
+The environment is built once per app; templates are compiled on first use and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.responses import HTMLResponse
+
+CORE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class Pages:
+    def __init__(self, directories: Sequence[Path]) -> None:
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([*directories, CORE_TEMPLATES]),
+            autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render_text(self, name: str, **context: Any) -> str:
+        return self._env.get_template(name).render(**context)
+
+    def render(
+        self, name: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+    ) -> HTMLResponse:
+        response = HTMLResponse(self.render_text(name, **context), status_code=status, headers=headers)
+        # Hosted pages are never cached and never framed by another origin.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response

@@ -1,0 +1,311 @@
+"""The webhook outbox: events waiting to be delivered, the worker that sends them, every attempt.
+
+A vendor enqueues a delivery (one event for one destination) with its exact body bytes and
+a *target* naming the destination in the vendor's own terms. When an attempt is due, the
+outbox asks the vendor's preparer for the URL and headers of that attempt (so a SEEK Pass
+signature is fresh each time and uses the webhook's current secret), sends it with httpx,
+and records the attempt. Any 2xx delivers it; anything else, a timeout or a connection
+error schedules the next attempt after the retry schedule (with seeded jitter, divided by
+the time-compression factor) until attempts run out. The event id and body never change
+between attempts. Nothing is dropped while attempts remain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+
+from sandbox.core.clock import Clock, isoformat_z
+from sandbox.core.rand import Stream
+from sandbox.core.scheduler import Scheduler
+from sandbox.core.store import Store
+
+KIND = "outbox.deliveries"
+RESPONSE_BODY_LIMIT = 4096
+USER_AGENT = "passbox-webhooks/0.1"
+
+Status = Literal["pending", "delivered", "failed", "abandoned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What one attempt sends: where, and with which headers (the body is the delivery's)."""
+
+    url: str
+    headers: Mapping[str, str]
+
+
+# (delivery, attempt unix time) -> Prepared, or None when the destination no longer exists.
+Preparer = Callable[["Delivery", int], Prepared | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    number: int
+    at: datetime
+    url: str
+    request_headers: Mapping[str, str]
+    status_code: int | None
+    response_body: str | None
+    latency_ms: float
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "at": isoformat_z(self.at, micro=True),
+            "url": self.url,
+            "request_headers": dict(self.request_headers),
+            "status_code": self.status_code,
+            "response_body": self.response_body,
+            "latency_ms": round(self.latency_ms, 3),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: str
+    vendor: str
+    tenant: str
+    event_type: str
+    event_id: str | None
+    target: str
+    url: str
+    body: bytes
+    created_at: datetime
+    max_attempts: int
+    status: Status = "pending"
+    attempts: tuple[Attempt, ...] = ()
+    next_attempt_at: datetime | None = None
+    note: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "vendor": self.vendor,
+            "tenant": self.tenant,
+            "event_type": self.event_type,
+            "event_id": self.event_id,
+            "target": self.target,
+            "url": self.url,
+            "body": self.body.decode("utf-8", "replace"),
+            "created_at": isoformat_z(self.created_at, micro=True),
+            "status": self.status,
+            "max_attempts": self.max_attempts,
+            "next_attempt_at": isoformat_z(self.next_attempt_at, micro=True)
+            if self.next_attempt_at
+            else None,
+            "note": self.note,
+            "attempts": [attempt.to_dict() for attempt in self.attempts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Delays (seconds) before attempts 2, 3, ...; so ``len(schedule) + 1`` attempts in all."""
+
+    schedule: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0)
+    jitter: float = 0.1
+    compression: float = 1.0
+    timeout: float = 10.0
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.schedule) + 1
+
+    def delay(self, attempt_number: int, rng: Stream) -> timedelta:
+        """How long after failed attempt ``attempt_number`` (1-based) the next one runs."""
+        base = self.schedule[attempt_number - 1]
+        spread = rng.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
+        return timedelta(seconds=max(0.0, base * (1 + spread)) / self.compression)
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        scheduler: Scheduler,
+        clock: Clock,
+        rng: Stream,
+        policy: RetryPolicy,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._clock = clock
+        self._rng = rng
+        self.policy = policy
+        self._transport = transport
+        self._preparers: dict[str, Preparer] = {}
+        self._http: httpx.AsyncClient | None = None
+
+    def register(self, vendor: str, preparer: Preparer) -> None:
+        self._preparers[vendor] = preparer
+
+    def _client(self) -> httpx.AsyncClient:
+        # Built lazily so it belongs to the event loop that sends; trust_env=False keeps
+        # proxy settings of the machine away from deliveries to local receivers.
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=self.policy.timeout,
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        *,
+        vendor: str,
+        tenant: str,
+        event_type: str,
+        event_id: str | None,
+        target: str,
+        url: str,
+        body: bytes,
+        delivery_id: str,
+        meta: Mapping[str, str] | None = None,
+    ) -> Delivery:
+        """Store a delivery and schedule its first attempt now. Returns at once."""
+        now = self._clock.now()
+        delivery = Delivery(
+            id=delivery_id,
+            vendor=vendor,
+            tenant=tenant,
+            event_type=event_type,
+            event_id=event_id,
+            target=target,
+            url=url,
+            body=body,
+            created_at=now,
+            max_attempts=self.policy.max_attempts,
+            next_attempt_at=now,
+            meta=dict(meta or {}),
+        )
+        self._store.put(KIND, tenant, delivery.id, delivery)
+        self._schedule(delivery, now)
+        return delivery
+
+    def _schedule(self, delivery: Delivery, when: datetime) -> None:
+        self._scheduler.call_at(
+            when, lambda: self.attempt(delivery.tenant, delivery.id), key=self._key(delivery)
+        )
+
+    @staticmethod
+    def _key(delivery: Delivery) -> str:
+        return f"outbox:{delivery.tenant}:{delivery.id}"
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        found = self._store.find(KIND, delivery_id)
+        return found[1] if found else None
+
+    def list(self, tenant: str | None = None) -> list[Delivery]:
+        if tenant is not None:
+            return list(self._store.values(KIND, tenant))
+        return [delivery for _, delivery in self._store.scan(KIND)]
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def attempt(self, tenant: str, delivery_id: str) -> Delivery | None:
+        delivery: Delivery | None = self._store.get(KIND, tenant, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return delivery
+        number = len(delivery.attempts) + 1
+        started_at = self._clock.now()
+        preparer = self._preparers.get(delivery.vendor)
+        prepared = preparer(delivery, self._clock.unix()) if preparer else None
+        if prepared is None:
+            done = dataclasses.replace(
+                delivery, status="abandoned", next_attempt_at=None, note="the destination no longer exists"
+            )
+            self._store.put(KIND, tenant, delivery.id, done)
+            return done
+
+        headers = {"Content-Type": "application/json", **prepared.headers}
+        status_code: int | None = None
+        response_body: str | None = None
+        error: str | None = None
+        start = self._clock.monotonic()
+        try:
+            response = await self._client().post(prepared.url, content=delivery.body, headers=headers)
+            status_code = response.status_code
+            response_body = response.text[:RESPONSE_BODY_LIMIT]
+            if not 200 <= status_code < 300:
+                error = f"receiver answered {status_code}"
+        except httpx.TimeoutException:
+            error = f"timed out after {self.policy.timeout:g} s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        latency_ms = (self._clock.monotonic() - start) * 1000
+        attempt = Attempt(
+            number=number,
+            at=started_at,
+            url=prepared.url,
+            request_headers=headers,
+            status_code=status_code,
+            response_body=response_body,
+            latency_ms=latency_ms,
+            error=error,
+        )
+
+        # The record may have changed while we waited on the network (a reset, say).
+        current: Delivery | None = self._store.get(KIND, tenant, delivery_id)
+        if current is None:
+            return None
+        attempts = (*current.attempts, attempt)
+        if attempt.ok:
+            updated = dataclasses.replace(
+                current, status="delivered", attempts=attempts, next_attempt_at=None
+            )
+        elif number >= current.max_attempts:
+            updated = dataclasses.replace(
+                current, status="failed", attempts=attempts, next_attempt_at=None, note="out of attempts"
+            )
+        else:
+            when = self._clock.now() + self.policy.delay(number, self._rng)
+            updated = dataclasses.replace(current, attempts=attempts, next_attempt_at=when)
+            self._schedule(updated, when)
+        self._store.put(KIND, tenant, delivery_id, updated)
+        return updated
+
+    def redeliver(self, delivery_id: str) -> Delivery | None:
+        """Queue a finished delivery again with a fresh set of attempts (history kept)."""
+        found = self._store.find(KIND, delivery_id)
+        if found is None:
+            return None
+        tenant = found[0]
+        delivery: Delivery = found[1]
+        now = self._clock.now()
+        again = dataclasses.replace(
+            delivery,
+            status="pending",
+            max_attempts=len(delivery.attempts) + self.policy.max_attempts,
+            next_attempt_at=now,
+            note=None,
+        )
+        self._store.put(KIND, tenant, delivery_id, again)
+        self._schedule(again, now)
+        return again

@@ -1,0 +1,99 @@
+"""One Settings object per app, built from CLI flags or the environment, never at import time."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandbox.core.clock import Clock
+from sandbox.core.resources import default_fixtures_dir
+
+ENV_PREFIX = "PASSBOX_"
+
+
+def _parse_schedule(text: str) -> tuple[float, ...]:
+    values = tuple(float(part) for part in text.replace(" ", "").split(",") if part)
+    if any(value < 0 for value in values):
+        raise ValueError("retry delays must not be negative")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Reproducibility: None picks a seed from system entropy (printed at startup so a run replays).
+    seed: int | None = None
+    fixtures_dir: Path = field(default_factory=default_fixtures_dir)
+    # Base URL that pages and redirect URIs use; None means "the URL the request came in on".
+    public_url: str | None = None
+    # SEEK Pass
+    token_ttl: int = 7200
+    request_ttl: int = 48 * 3600
+    webhook_secret_on_read: bool = False
+    incomplete_event: bool = False
+    # Webhook delivery (both vendors)
+    webhook_retry_schedule: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0)
+    webhook_jitter: float = 0.1
+    webhook_timeout: float = 10.0
+    time_compression: float = 1.0
+    # Requests
+    max_body_bytes: int = 64 * 1024
+    # Injected collaborators (tests, embedding): a clock and the transport webhooks go out on.
+    clock: Clock | None = field(default=None, compare=False)
+    webhook_transport: httpx.AsyncBaseTransport | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.token_ttl <= 0 or self.request_ttl <= 0:
+            raise ValueError("token_ttl and request_ttl must be positive")
+        if self.time_compression <= 0:
+            raise ValueError("time_compression must be positive")
+        if not 0 <= self.webhook_jitter < 1:
+            raise ValueError("webhook_jitter must be in [0, 1)")
+        if self.webhook_timeout <= 0 or self.max_body_bytes <= 0:
+            raise ValueError("webhook_timeout and max_body_bytes must be positive")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``PASSBOX_*`` variables; explicit overrides (CLI flags) win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        converters: dict[str, Any] = {
+            "seed": int,
+            "fixtures_dir": Path,
+            "public_url": str,
+            "token_ttl": int,
+            "request_ttl": int,
+            "webhook_secret_on_read": _flag,
+            "incomplete_event": _flag,
+            "webhook_retry_schedule": _parse_schedule,
+            "webhook_jitter": float,
+            "webhook_timeout": float,
+            "time_compression": float,
+            "max_body_bytes": int,
+        }
+        for name, convert in converters.items():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                try:
+                    values[name] = convert(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{ENV_PREFIX}{name.upper()}: {exc}") from exc
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean, got {text!r}")
