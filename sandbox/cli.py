@@ -1,0 +1,124 @@
+"""The ``passbox`` command. Imported by nothing."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sandbox.settings import Settings, _parse_schedule
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="passbox",
+        description="A local sandbox of the SEEK Pass and VerifyPass identity-verification APIs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="start the sandbox (the default command)")
+    add_serve_arguments(serve)
+    return parser
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    parser.add_argument("--seed", type=int, help="seed for ids, tokens, people and secrets (default: random)")
+    parser.add_argument(
+        "--fixtures", type=Path, help="directory of fixture files (default: the bundled ones)"
+    )
+    parser.add_argument(
+        "--public-url", help="base URL used in redirect URIs and pages (default: the request's)"
+    )
+    parser.add_argument(
+        "--token-ttl", type=int, help="SEEK Pass access-token lifetime in seconds (default: 7200)"
+    )
+    parser.add_argument(
+        "--request-ttl", type=int, help="SEEK Pass request expiry in seconds (default: 172800)"
+    )
+    parser.add_argument(
+        "--retry-schedule",
+        type=_parse_schedule,
+        help="webhook retry delays in seconds, comma-separated (default: 1,10,60,300)",
+    )
+    parser.add_argument(
+        "--time-compression", type=float, help="divide webhook retry delays by this factor (default: 1)"
+    )
+    parser.add_argument(
+        "--incomplete-event",
+        action="store_true",
+        default=None,
+        help="also send vwsp_request.incomplete when a user opens a SEEK Pass link",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+
+
+def banner(settings: Settings, seed: int, host: str, port: int) -> str:
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}"
+    lines = [
+        f"passbox is running at {url}   (seed {seed}; replay with --seed {seed})",
+        "",
+        "SEEK Pass",
+        f"  token:      POST {url}/api/partner/v1/oauth/token.json",
+        "  partner:    client_id passbox-demo-client      client_secret passbox-demo-secret",
+        "              scopes write.digital_identity read.digital_identity",
+        "  read-only:  client_id passbox-readonly-client  client_secret passbox-readonly-secret",
+        f"  spec:       {url}/specs/seekpass.openapi.yaml",
+        f"  fixtures:   {settings.fixtures_dir}",
+    ]
+    if not _is_loopback(host):
+        lines += ["", f"WARNING: bound to {host}: anyone who can reach this address can use the sandbox."]
+    return "\n".join(lines)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sandbox.app import create_app
+    from sandbox.core.fixtures import FixtureError
+
+    try:
+        settings = Settings.from_env(
+            seed=args.seed,
+            fixtures_dir=args.fixtures,
+            public_url=args.public_url,
+            token_ttl=args.token_ttl,
+            request_ttl=args.request_ttl,
+            webhook_retry_schedule=args.retry_schedule,
+            time_compression=args.time_compression,
+            incomplete_event=args.incomplete_event,
+        )
+        app = create_app(settings)
+    except (FixtureError, ValueError) as exc:
+        print(f"passbox: {exc}", file=sys.stderr)
+        return 2
+    print(banner(settings, app.state.sandbox.seed, args.host, args.port), flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `passbox` alone, or `passbox --port 9000`, means `passbox serve ...`.
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["serve", *argv]
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    parser.print_help()
+    return 2

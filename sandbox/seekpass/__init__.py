@@ -1,0 +1,30 @@
+"""Verify with SEEK Pass: OAuth2 client credentials, verification requests, hosted app, webhooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox.core.runtime import Core
+from sandbox.core.specs import Spec
+from sandbox.core.vendor import Vendor
+from sandbox.seekpass import errors, pages, routes
+from sandbox.seekpass.backend import SeekPassBackend
+from sandbox.seekpass.fixtures import load_partners
+from sandbox.seekpass.models import VENDOR
+from sandbox.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
+    backend = SeekPassBackend(core, settings, load_partners(settings.fixtures_dir), spec.validators)
+    return Vendor(
+        name=VENDOR,
+        routes=[
+            *routes.build_routes(backend, settings),
+            *pages.build_routes(backend, settings, core.pages, core.rand.stream("seekpass.users")),
+        ],
+        prefixes=(routes.PREFIX + "/",),
+        render_status=errors.render_status,
+        backend=backend,
+    )

@@ -1,0 +1,355 @@
+"""SEEK Pass behaviour, with no HTTP: tokens, verification requests, the hosted flow, webhooks.
+
+Routes parse requests and render responses; everything else happens here, so the control
+plane and tests can drive it directly. Every write validates first and stores a complete
+new record, so a refused call changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from sandbox.core.clock import isoformat_z
+from sandbox.core.errors import Conflict, FieldError, NotFound, SandboxError, ValidationFailed
+from sandbox.core.responses import compact_json
+from sandbox.core.runtime import Core
+from sandbox.core.validation import SchemaValidators
+from sandbox.core.webhooks import Delivery, Prepared
+from sandbox.seekpass import oauth, signing
+from sandbox.seekpass.errors import InsufficientScope, InvalidToken
+from sandbox.seekpass.models import (
+    VENDOR,
+    DocumentType,
+    Partner,
+    VerifyRequest,
+    Webhook,
+    tenant_of,
+)
+from sandbox.seekpass.people import make_credential
+from sandbox.settings import Settings
+
+REQUESTS = "seekpass.requests"
+SESSIONS = "seekpass.sessions"
+WEBHOOKS = "seekpass.webhooks"
+APP_PATH = "/partner/verify/digital_identity"
+
+EventType = Literal["vwsp_request.verified", "vwsp_request.canceled", "vwsp_request.incomplete"]
+
+
+class SessionNotFound(NotFound):
+    """The hosted page was opened with an unknown clientId/content pair."""
+
+
+class SessionFinished(Conflict):
+    """The request was already verified or canceled (or expired)."""
+
+    def __init__(self, request: VerifyRequest) -> None:
+        super().__init__(f"This verification request is already {request.status}")
+        self.request = request
+
+
+class SessionOwnedByOther(SandboxError):
+    """Another browser opened this link first; the vendor binds a request to its first user."""
+
+    status = 403
+    code = "forbidden"
+
+
+def _validate(validators: SchemaValidators, schema: str, payload: Any) -> None:
+    problems = validators.errors(schema, payload)
+    if problems:
+        message = "; ".join(f"{problem.field}: {problem.message}" for problem in problems)
+        raise ValidationFailed(message, details=problems)
+
+
+def with_query_param(url: str, name: str, value: str) -> str:
+    """``url`` with ``name=value`` set in its query, keeping the rest of the query and fragment."""
+    parts = urlsplit(url)
+    query = [(key, val) for key, val in parse_qsl(parts.query, keep_blank_values=True) if key != name]
+    query.append((name, value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class SeekPassBackend:
+    def __init__(
+        self,
+        core: Core,
+        settings: Settings,
+        partners: Mapping[str, Partner],
+        validators: SchemaValidators,
+    ) -> None:
+        self._core = core
+        self._settings = settings
+        self._validators = validators
+        self.partners = dict(partners)
+        self._ids = core.rand.stream("seekpass.ids")
+        self._secrets = core.rand.stream("seekpass.secrets")
+        self.tokens = oauth.AccessTokens(
+            key=core.rand.key_bytes("seekpass.jwt", 64),
+            clock=core.clock,
+            rng=core.rand.stream("seekpass.jti"),
+            ttl=settings.token_ttl,
+        )
+        self.request_ttl = timedelta(seconds=settings.request_ttl)
+        self.max_webhooks = 50
+        core.outbox.register(VENDOR, self._prepare_delivery)
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def issue_token(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+        oauth.check_grant_type(form.get("grant_type"))
+        client_id, secret, via_basic = oauth.client_credentials(form, authorization)
+        partner = oauth.authenticate(self.partners, client_id, secret, via_basic)
+        scopes = oauth.grant_scopes(partner, form.get("scope"))
+        return self.tokens.issue(partner, scopes)
+
+    def authorize(self, authorization: str | None, scope: str | None = None) -> Partner:
+        """The partner a bearer token belongs to; 401 for any bad token, 403 for a missing scope."""
+        if authorization is None or not authorization.strip():
+            raise InvalidToken("An access token is required: send Authorization: Bearer <access token>")
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise InvalidToken("The Authorization header must be 'Bearer <access token>'")
+        claims = self.tokens.verify(token)
+        partner = self.partners.get(claims.client_id)
+        if partner is None:
+            raise InvalidToken("The client of this access token no longer exists")
+        if scope is not None and scope not in claims.scopes:
+            raise InsufficientScope(scope)
+        return partner
+
+    # -- verification requests ---------------------------------------------------------------
+
+    def create_request(self, partner: Partner, payload: Any, base_url: str) -> tuple[VerifyRequest, bool]:
+        """Create a request, or return the live one with the same request_id (created=False)."""
+        _validate(self._validators, "VerificationRequestCreate", payload)
+        now = self._core.clock.now()
+        request_id = payload.get("request_id") or self._ids.uuid4()
+        existing = self._load(partner.tenant, request_id)
+        if existing is not None and now < existing.created_at + self.request_ttl:
+            return existing, False
+
+        display = payload["display_options"]
+        metadata = payload.get("metadata") or {}
+        content_id = self._ids.uuid4()
+        fragment = urlencode({"clientId": partner.client_id, "content": content_id}, quote_via=quote)
+        request = VerifyRequest(
+            client_id=partner.client_id,
+            request_id=request_id,
+            content_id=content_id,
+            redirect_uri=f"{base_url}{APP_PATH}#{fragment}",
+            callback_url=payload.get("callback_url"),
+            partner_name=display["partner_name"],
+            partner_logo_url=display.get("partner_logo_url"),
+            request_source=tuple(item["name"] for item in payload.get("request_source") or ()),
+            metadata={key: value for key, value in metadata.items() if value is not None},
+            created_at=now,
+            expires_at=now + self.request_ttl,
+        )
+        store = self._core.store
+        if existing is not None:
+            store.delete(SESSIONS, partner.tenant, existing.content_id)
+            self._core.scheduler.cancel(self._expiry_key(existing))
+        store.put(REQUESTS, partner.tenant, request_id, request)
+        store.put(SESSIONS, partner.tenant, content_id, request_id)
+        self._core.scheduler.call_at(
+            request.expires_at,
+            lambda: self._expire(partner.tenant, request_id, content_id),
+            key=self._expiry_key(request),
+        )
+        return request, True
+
+    def get_request(self, partner: Partner, request_id: str) -> VerifyRequest:
+        request = self._load(partner.tenant, request_id)
+        if request is None:
+            raise NotFound(f"No verification request {request_id!r} for this client")
+        return request
+
+    def list_requests(self, client_id: str) -> list[VerifyRequest]:
+        tenant = tenant_of(client_id)
+        return [self._current(request) for request in self._core.store.values(REQUESTS, tenant)]
+
+    def _load(self, tenant: str, request_id: str) -> VerifyRequest | None:
+        request: VerifyRequest | None = self._core.store.get(REQUESTS, tenant, request_id)
+        return self._current(request) if request is not None else None
+
+    def _current(self, request: VerifyRequest) -> VerifyRequest:
+        """Apply an expiry that is due but has not run yet, so reads never show stale state."""
+        if request.status == "incomplete" and self._core.clock.now() >= request.expires_at:
+            return self._finalize(request, "canceled", at=request.expires_at)
+        return request
+
+    @staticmethod
+    def _expiry_key(request: VerifyRequest) -> str:
+        return f"seekpass:expire:{request.tenant}:{request.content_id}"
+
+    def _expire(self, tenant: str, request_id: str, content_id: str) -> None:
+        request: VerifyRequest | None = self._core.store.get(REQUESTS, tenant, request_id)
+        if request is not None and request.content_id == content_id:
+            self._current(request)
+
+    def _finalize(
+        self,
+        request: VerifyRequest,
+        status: Literal["verified", "canceled"],
+        *,
+        at: datetime | None = None,
+        document_type: DocumentType | None = None,
+    ) -> VerifyRequest:
+        credential = None
+        if status == "verified":
+            assert document_type is not None
+            today = self._core.clock.now().date()
+            credential = make_credential(
+                self._core.fake, self._core.rand, today, request.client_id, request.request_id, document_type
+            )
+        updated = dataclasses.replace(
+            request, status=status, finalized_at=at or self._core.clock.now(), credential=credential
+        )
+        self._core.store.put(REQUESTS, request.tenant, request.request_id, updated)
+        self._core.scheduler.cancel(self._expiry_key(request))
+        self._emit(updated, "vwsp_request.verified" if status == "verified" else "vwsp_request.canceled")
+        return updated
+
+    # -- the hosted SEEK Pass app ------------------------------------------------------------
+
+    def session(self, client_id: str, content_id: str) -> VerifyRequest:
+        """The request behind a redirect URI's ``clientId`` and ``content``."""
+        tenant = tenant_of(client_id)
+        request_id = self._core.store.get(SESSIONS, tenant, content_id)
+        request = self._load(tenant, request_id) if isinstance(request_id, str) else None
+        if request is None or request.content_id != content_id:
+            raise SessionNotFound("This SEEK Pass link is not valid")
+        return request
+
+    def open_session(self, client_id: str, content_id: str, user: str) -> VerifyRequest:
+        """The user opened the link: bind the request to them (first opener wins)."""
+        request = self.session(client_id, content_id)
+        if request.bound_to is not None and request.bound_to != user:
+            raise SessionOwnedByOther("This verification link belongs to another SEEK Pass user")
+        if request.finished:
+            raise SessionFinished(request)
+        if request.bound_to is None:
+            request = dataclasses.replace(request, bound_to=user, opened=True)
+            self._core.store.put(REQUESTS, request.tenant, request.request_id, request)
+            if self._settings.incomplete_event:
+                self._emit(request, "vwsp_request.incomplete")
+        return request
+
+    def finish_session(
+        self,
+        client_id: str,
+        content_id: str,
+        user: str,
+        decision: Literal["verify", "cancel"],
+        document_type: DocumentType | None = None,
+    ) -> VerifyRequest:
+        """The user verified (with the credential they chose) or canceled."""
+        request = self.open_session(client_id, content_id, user)
+        if decision == "verify":
+            if document_type is None:
+                raise ValidationFailed(
+                    "Choose a credential to verify",
+                    details=[FieldError("document_type", "choose passport or drivers_licence")],
+                )
+            return self._finalize(request, "verified", document_type=document_type)
+        return self._finalize(request, "canceled")
+
+    def callback_location(self, request: VerifyRequest) -> str | None:
+        if request.callback_url is None:
+            return None
+        return with_query_param(request.callback_url, "request_id", request.request_id)
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def create_webhook(self, partner: Partner, payload: Any) -> Webhook:
+        _validate(self._validators, "WebhookCreate", payload)
+        if self._core.store.count(WEBHOOKS, partner.tenant) >= self.max_webhooks:
+            raise Conflict(
+                f"A client can register at most {self.max_webhooks} webhooks; delete one first",
+                code="limit_reached",
+            )
+        webhook = Webhook(
+            id=self._ids.uuid4(),
+            client_id=partner.client_id,
+            url=payload["url"],
+            secret=self._secrets.hex(32),
+            name=payload.get("name"),
+            description=payload.get("description"),
+            created_at=self._core.clock.now(),
+        )
+        self._core.store.put(WEBHOOKS, partner.tenant, webhook.id, webhook)
+        return webhook
+
+    def list_webhooks(self, partner: Partner) -> list[Webhook]:
+        return list(self._core.store.values(WEBHOOKS, partner.tenant))
+
+    def get_webhook(self, partner: Partner, webhook_id: str) -> Webhook:
+        webhook: Webhook | None = self._core.store.get(WEBHOOKS, partner.tenant, webhook_id)
+        if webhook is None:
+            raise NotFound(f"No webhook {webhook_id!r} for this client")
+        return webhook
+
+    def update_webhook(self, partner: Partner, webhook_id: str | None, payload: Any) -> Webhook:
+        """Change the fields given. On ``PUT /webhooks/{id}`` the path id wins over a body id
+        (as in Rails); on ``PUT /webhooks`` the body must carry the id."""
+        schema = "WebhookUpdate" if webhook_id is not None else "WebhookUpdateWithId"
+        _validate(self._validators, schema, payload)
+        webhook = self.get_webhook(partner, webhook_id or payload["id"])
+        changes = {key: payload[key] for key in ("name", "description", "url") if key in payload}
+        updated = dataclasses.replace(webhook, **changes)
+        self._core.store.put(WEBHOOKS, partner.tenant, updated.id, updated)
+        return updated
+
+    def rotate_webhook_secret(self, partner: Partner, webhook_id: str) -> Webhook:
+        webhook = self.get_webhook(partner, webhook_id)
+        rotated = dataclasses.replace(webhook, secret=self._secrets.hex(32))
+        self._core.store.put(WEBHOOKS, partner.tenant, rotated.id, rotated)
+        return rotated
+
+    def delete_webhook(self, partner: Partner, webhook_id: str) -> None:
+        if not self._core.store.delete(WEBHOOKS, partner.tenant, webhook_id):
+            raise NotFound(f"No webhook {webhook_id!r} for this client")
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _emit(self, request: VerifyRequest, event_type: EventType) -> list[Delivery]:
+        """Queue one event for every webhook of the partner (same event id for each)."""
+        webhooks: list[Webhook] = self._core.store.values(WEBHOOKS, request.tenant)
+        if not webhooks:
+            return []
+        event_id = self._ids.uuid4()
+        body = compact_json(
+            {
+                "event_id": event_id,
+                "request_id": request.request_id,
+                "type": event_type,
+                "created_at": isoformat_z(self._core.clock.now(), micro=True),
+            }
+        )
+        return [
+            self._core.outbox.enqueue(
+                vendor=VENDOR,
+                tenant=request.tenant,
+                event_type=event_type,
+                event_id=event_id,
+                target=webhook.id,
+                url=webhook.url,
+                body=body,
+                delivery_id=self._ids.uuid4(),
+                meta={"request_id": request.request_id},
+            )
+            for webhook in webhooks
+        ]
+
+    def _prepare_delivery(self, delivery: Delivery, timestamp: int) -> Prepared | None:
+        """Each attempt goes to the webhook's current URL, signed with its current secret."""
+        webhook: Webhook | None = self._core.store.get(WEBHOOKS, delivery.tenant, delivery.target)
+        if webhook is None:
+            return None
+        return Prepared(url=webhook.url, headers=signing.headers(webhook.secret, timestamp, delivery.body))

@@ -1,0 +1,143 @@
+"""The hosted SEEK Pass app page a redirect URI opens.
+
+``GET /partner/verify/digital_identity`` carries its parameters in the URL fragment, which
+browsers never send: a few lines of script move ``clientId`` and ``content`` into the query
+and reload. With them in the query (the plain, script-free path a test can drive) the page
+shows the partner and lets the user choose a credential, then verify or cancel by a form
+POST. Verifying or canceling redirects to the callback URL with ``request_id`` added.
+
+The first browser to open a link owns it (a cookie identifies the browser), as the vendor
+binds a request to the user who signs in first.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from sandbox.core.errors import SandboxError, ValidationFailed
+from sandbox.core.http import parse_form, read_body
+from sandbox.core.pages import Pages
+from sandbox.core.rand import Stream
+from sandbox.seekpass.backend import (
+    APP_PATH,
+    SeekPassBackend,
+    SessionFinished,
+    SessionNotFound,
+    SessionOwnedByOther,
+)
+from sandbox.seekpass.models import DOCUMENT_LABELS, DOCUMENT_TYPES, VerifyRequest
+from sandbox.settings import Settings
+
+USER_COOKIE = "passbox_seekpass_user"
+
+
+def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, users: Stream) -> list[Route]:
+    def user_of(request: Request) -> tuple[str, bool]:
+        """The browser's user id, and whether it is new (so the cookie must be set)."""
+        current = request.cookies.get(USER_COOKIE, "")
+        if current.isalnum() and 16 <= len(current) <= 64:
+            return current, False
+        return users.alnum(32), True
+
+    def with_user(response: Response, user: str, new: bool) -> Response:
+        if new:
+            response.set_cookie(USER_COOKIE, user, path=APP_PATH, httponly=True, samesite="lax")
+        return response
+
+    def session_page(
+        request: VerifyRequest, *, status: int = 200, error: str | None = None, chosen: str | None = None
+    ) -> Response:
+        return pages.render(
+            "seekpass/session.html",
+            status=status,
+            title=f"Verify with SEEK Pass for {request.partner_name}",
+            request=request,
+            documents=[(value, DOCUMENT_LABELS[value]) for value in DOCUMENT_TYPES],
+            chosen=chosen or DOCUMENT_TYPES[0],
+            error=error,
+        )
+
+    def problem_page(exc: SandboxError) -> Response:
+        request = exc.request if isinstance(exc, SessionFinished) else None
+        headings = {
+            SessionNotFound: "This link is not valid",
+            SessionFinished: "This request is already finished",
+            SessionOwnedByOther: "This link belongs to someone else",
+        }
+        heading = next(
+            (text for kind, text in headings.items() if isinstance(exc, kind)), "Something is wrong"
+        )
+        return pages.render(
+            "seekpass/problem.html",
+            status=exc.status,
+            title=heading,
+            heading=heading,
+            message=exc.message,
+            request=request,
+        )
+
+    async def app_page(request: Request) -> Response:
+        client_id = request.query_params.get("clientId")
+        content = request.query_params.get("content")
+        if not client_id or not content:
+            # The parameters are in the fragment: let the browser move them into the query.
+            return pages.render("seekpass/bootstrap.html", title="SEEK Pass")
+        user, new = user_of(request)
+        try:
+            found = backend.open_session(client_id, content, user)
+        except SandboxError as exc:
+            return with_user(problem_page(exc), user, new)
+        return with_user(session_page(found), user, new)
+
+    async def app_submit(request: Request) -> Response:
+        user, new = user_of(request)
+        try:
+            form = parse_form(await read_body(request, settings.max_body_bytes))
+            decision = form.get("decision")
+            document_type = form.get("document_type") or None
+            if decision not in ("verify", "cancel"):
+                raise ValidationFailed("Choose Verify or Cancel")
+            if document_type is not None and document_type not in DOCUMENT_TYPES:
+                raise ValidationFailed("Choose a passport or a driver's licence")
+            client_id, content = form.get("clientId", ""), form.get("content", "")
+            try:
+                finished = backend.finish_session(
+                    client_id,
+                    content,
+                    user,
+                    cast(Literal["verify", "cancel"], decision),
+                    document_type,
+                )
+            except ValidationFailed as exc:
+                current = backend.open_session(client_id, content, user)
+                return with_user(session_page(current, status=exc.status, error=exc.message), user, new)
+        except ValidationFailed as exc:
+            return with_user(
+                pages.render(
+                    "seekpass/problem.html",
+                    status=exc.status,
+                    title="Something is wrong",
+                    heading="Something is wrong",
+                    message=exc.message,
+                    request=None,
+                ),
+                user,
+                new,
+            )
+        except SandboxError as exc:
+            return with_user(problem_page(exc), user, new)
+        location = backend.callback_location(finished)
+        if location is not None:
+            return with_user(RedirectResponse(location, status_code=303), user, new)
+        return with_user(pages.render("seekpass/done.html", title="All done", request=finished), user, new)
+
+    async def app_endpoint(request: Request) -> Response:
+        if request.method == "POST":
+            return await app_submit(request)
+        return await app_page(request)
+
+    return [Route(APP_PATH, app_endpoint, methods=["GET", "POST"])]

@@ -1,0 +1,125 @@
+"""SEEK Pass partner API over HTTP: parse, call the backend, render. Nothing else.
+
+Mounted at ``/api/partner``. Every path answers with and without a ``.json`` suffix: the
+mount strips one before routing (request ids cannot contain a dot, so this is unambiguous).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sandbox.core.errors import SandboxError
+from sandbox.core.http import base_url, media_type, parse_form, read_body, read_json
+from sandbox.core.responses import RailsJSONResponse
+from sandbox.core.vendor import endpoint
+from sandbox.seekpass import errors
+from sandbox.seekpass.backend import SeekPassBackend
+from sandbox.seekpass.errors import OAuthError
+from sandbox.seekpass.models import READ_SCOPE, WRITE_SCOPE
+from sandbox.settings import Settings
+
+PREFIX = "/api/partner"
+FORM = "application/x-www-form-urlencoded"
+
+seekpass_endpoint = endpoint(errors.render)
+
+
+class StripJsonSuffix:
+    """ASGI wrapper: route ``/x.json`` as ``/x`` (the URL the client sees is unchanged)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(".json"):
+            scope = dict(scope, path=scope["path"][: -len(".json")])
+        await self.app(scope, receive, send)
+
+
+def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
+    limit = settings.max_body_bytes
+
+    @seekpass_endpoint
+    async def token(request: Request) -> Response:
+        try:
+            body = await read_body(request, limit)
+            kind = media_type(request)
+            if body and kind != FORM:
+                raise OAuthError(f"The token request must be {FORM}, not {kind or 'untyped'}")
+            form = parse_form(body)
+        except OAuthError:
+            raise
+        except SandboxError as exc:
+            raise OAuthError(exc.message, status=exc.status) from exc
+        issued = backend.issue_token(form, request.headers.get("authorization"))
+        return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    @seekpass_endpoint
+    async def create_request(request: Request) -> Response:
+        partner = backend.authorize(request.headers.get("authorization"), WRITE_SCOPE)
+        payload = await read_json(request, limit)
+        created, _ = backend.create_request(partner, payload, base_url(request, settings.public_url))
+        location = f"{PREFIX}/v2/verify/requests/{created.request_id}.json"
+        return RailsJSONResponse(
+            {"request_id": created.request_id, "redirect_uri": created.redirect_uri},
+            status_code=201,
+            headers={"Location": location},
+        )
+
+    @seekpass_endpoint
+    async def get_request(request: Request) -> Response:
+        partner = backend.authorize(request.headers.get("authorization"), READ_SCOPE)
+        found = backend.get_request(partner, request.path_params["request_id"])
+        return RailsJSONResponse(found.to_dict())
+
+    def webhook_json(webhook_dict: dict[str, object], status: int = 200) -> Response:
+        return RailsJSONResponse(webhook_dict, status_code=status)
+
+    show_secret = settings.webhook_secret_on_read
+
+    @seekpass_endpoint
+    async def webhooks(request: Request) -> Response:
+        partner = backend.authorize(request.headers.get("authorization"))
+        if request.method == "GET":
+            return RailsJSONResponse(
+                [hook.to_dict(with_secret=show_secret) for hook in backend.list_webhooks(partner)]
+            )
+        payload = await read_json(request, limit)
+        if request.method == "POST":
+            return webhook_json(backend.create_webhook(partner, payload).to_dict(with_secret=True), 201)
+        updated = backend.update_webhook(partner, None, payload)
+        return webhook_json(updated.to_dict(with_secret=show_secret))
+
+    @seekpass_endpoint
+    async def webhook(request: Request) -> Response:
+        partner = backend.authorize(request.headers.get("authorization"))
+        webhook_id = request.path_params["webhook_id"]
+        if request.method == "GET":
+            return webhook_json(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret))
+        if request.method == "DELETE":
+            backend.delete_webhook(partner, webhook_id)
+            return Response(status_code=204)
+        payload = await read_json(request, limit)
+        updated = backend.update_webhook(partner, webhook_id, payload)
+        return webhook_json(updated.to_dict(with_secret=show_secret))
+
+    @seekpass_endpoint
+    async def rotate_secret(request: Request) -> Response:
+        partner = backend.authorize(request.headers.get("authorization"))
+        rotated = backend.rotate_webhook_secret(partner, request.path_params["webhook_id"])
+        return webhook_json(rotated.to_dict(with_secret=True))
+
+    api = Router(
+        routes=[
+            Route("/v1/oauth/token", token, methods=["POST"]),
+            Route("/v2/verify/requests/digital_identity", create_request, methods=["POST"]),
+            Route("/v2/verify/requests/{request_id}", get_request, methods=["GET"]),
+            Route("/v2/webhooks", webhooks, methods=["GET", "POST", "PUT"]),
+            Route("/v2/webhooks/{webhook_id}", webhook, methods=["GET", "PUT", "DELETE"]),
+            Route("/v2/webhooks/{webhook_id}/secret", rotate_secret, methods=["PUT"]),
+        ]
+    )
+    return [Mount(PREFIX, app=StripJsonSuffix(api))]
