@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,8 +107,19 @@ def serve(args: argparse.Namespace) -> int:
     except (FixtureError, ValueError) as exc:
         print(f"passbox: {exc}", file=sys.stderr)
         return 2
-    print(banner(settings, app.state.sandbox.seed, args.host, args.port), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    text = banner(settings, app.state.sandbox.seed, args.host, args.port)
+
+    class Server(uvicorn.Server):
+        # The banner is printed once the socket is bound, so it also means "ready".
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                print(text, flush=True)
+
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False
+    )
+    Server(config).run()
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+from sandbox.core.resources import load_yaml
 from sandbox.core.validation import field_path
 
 
@@ -22,7 +23,7 @@ class FixtureError(Exception):
 def load_fixture(directory: Path, filename: str, schema: dict[str, Any]) -> dict[str, Any]:
     path = directory / filename
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise FixtureError(f"fixture file {path} is missing") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -25,3 +25,11 @@ def specs_dir() -> Path:
 
 def default_fixtures_dir() -> Path:
     return data_dir("fixtures")
+
+
+def load_yaml(data: bytes | str) -> object:
+    """Parse YAML safely, with libyaml's C loader when PyYAML has it (about 10x faster)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader either way

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.core.resources import load_yaml
 from sandbox.core.validation import SchemaValidators
 
 
@@ -26,7 +26,7 @@ class Spec:
     @classmethod
     def load(cls, path: Path) -> Spec:
         raw = path.read_bytes()
-        document = yaml.safe_load(raw)
+        document = load_yaml(raw)
         if not isinstance(document, dict) or "openapi" not in document:
             raise ValueError(f"{path} is not an OpenAPI document")
         name = path.name.removesuffix(".openapi.yaml")

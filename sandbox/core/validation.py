@@ -48,6 +48,7 @@ class SchemaValidators:
             return []
         found: list[FieldError] = []
         for error in validator.iter_errors(instance):
+            error = _innermost(error)
             path = list(error.instance_path)
             missing = getattr(error.kind, "property", None)
             if type(error.kind).__name__ == "Required" and isinstance(missing, str):
@@ -63,6 +64,18 @@ class SchemaValidators:
         return sorted(unique.values(), key=lambda item: item.field)
 
 
+def _innermost(error: Any) -> Any:
+    """For a failed ``oneOf``/``anyOf`` (as used for nullable fields), the error of the one
+    branch the value's type fits, so the message says what is wrong rather than "no branch"."""
+    while type(error.kind).__name__ in ("OneOfNotValid", "AnyOf"):
+        branches = [branch for branch in error.kind.context if branch]
+        fitting = [branch for branch in branches if not all(type(e.kind).__name__ == "Type" for e in branch)]
+        if len(fitting) != 1:
+            return error
+        error = fitting[0][0]
+    return error
+
+
 def _describe(error: Any) -> str:
     """A short message that does not echo the (possibly long or secret) value back."""
     kind = error.kind
@@ -73,6 +86,8 @@ def _describe(error: Any) -> str:
         return "must be " + " or ".join(_ARTICLES.get(t, t) for t in readable)
     if name == "Pattern":
         return "has an invalid format"
+    if name == "Format":
+        return f"must be a valid {kind.format}"
     if name == "Enum":
         options = getattr(kind, "options", None) or []
         return "must be one of: " + ", ".join(str(option) for option in options)
@@ -84,6 +99,18 @@ def _describe(error: Any) -> str:
         return f"has too many items (at most {kind.limit})"
     if name == "MinItems":
         return f"has too few items (at least {kind.limit})"
+    if name in ("OneOfNotValid", "AnyOf"):
+        types = [
+            str(t)
+            for branch in error.kind.context
+            for e in branch
+            if type(e.kind).__name__ == "Type"
+            for t in (getattr(e.kind, "types", None) or [getattr(e.kind, "value", "")])
+        ]
+        readable = [_ARTICLES.get(t, t) for t in dict.fromkeys(types) if t != "null"]
+        if readable:
+            return "must be " + " or ".join(readable) + (" or null" if "null" in types else "")
+        return "does not match any allowed form"
     if name == "AdditionalProperties":
         return "has unknown properties: " + ", ".join(getattr(kind, "unexpected", None) or [])
     return str(error.message)

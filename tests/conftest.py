@@ -1,0 +1,119 @@
+"""Shared fixtures: a frozen clock, a webhook receiver, an app and an httpx client wired to it.
+
+Apps are driven in-process through httpx's ASGI transport. Scheduled work (webhook attempts,
+expiry) runs when a test calls ``drain()``, after moving the clock if it needs to: no test
+sleeps to wait for anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from sandbox.app import Sandbox, create_app
+from sandbox.core.clock import Clock
+from sandbox.settings import Settings
+
+START = "2026-03-02T09:30:00Z"
+DEMO_CLIENT = ("passbox-demo-client", "passbox-demo-secret")
+READONLY_CLIENT = ("passbox-readonly-client", "passbox-readonly-secret")
+OTHER_CLIENT = ("passbox-other-client", "passbox-other-secret")
+BASE_URL = "http://sandbox.test"
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on an httpx MockTransport: records requests, answers as told.
+
+    ``responses`` is consumed first (an int is a status, an exception is raised as the
+    transport error); when empty every request gets ``default_status``.
+    """
+
+    default_status: int = 200
+    responses: list[int | Exception] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.responses:
+            outcome = self.responses.pop(0)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return httpx.Response(outcome, text=f"status {outcome}")
+        return httpx.Response(self.default_status, text="ok")
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(request.content) for request in self.requests]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock.frozen(START)
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+def settings(clock: Clock, receiver: Receiver) -> Settings:
+    return Settings(seed=1234, clock=clock, webhook_transport=receiver.transport)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Starlette:
+    return create_app(settings)
+
+
+@pytest.fixture
+def sandbox(app: Starlette) -> Sandbox:
+    box: Sandbox = app.state.sandbox
+    return box
+
+
+@pytest.fixture
+def drain(sandbox: Sandbox) -> Callable[[], Any]:
+    """Run every scheduled job that is due now (webhook attempts, expiry), to completion."""
+    return sandbox.core.scheduler.drain
+
+
+@pytest.fixture
+async def client(app: Starlette, sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        yield http
+    await sandbox.core.outbox.aclose()
+
+
+async def get_token(
+    client: httpx.AsyncClient, credentials: tuple[str, str] = DEMO_CLIENT, scope: str | None = None
+) -> str:
+    form = {"grant_type": "client_credentials", "client_id": credentials[0], "client_secret": credentials[1]}
+    if scope is not None:
+        form["scope"] = scope
+    response = await client.post("/api/partner/v1/oauth/token.json", data=form)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def bearer(client: httpx.AsyncClient) -> Callable[..., Any]:
+    """``await bearer()`` -> Authorization headers for the demo partner (or the given one)."""
+
+    async def make(credentials: tuple[str, str] = DEMO_CLIENT, scope: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await get_token(client, credentials, scope)}"}
+
+    return make

@@ -1,0 +1,55 @@
+from sandbox.core.errors import FieldError
+from sandbox.core.validation import SchemaValidators, field_path
+
+SPEC = {
+    "components": {
+        "schemas": {
+            "Thing": {
+                "type": "object",
+                "required": ["inner"],
+                "properties": {
+                    "inner": {"$ref": "#/components/schemas/Inner"},
+                    "tags": {"type": "array", "maxItems": 2, "items": {"type": "string", "maxLength": 3}},
+                    "flag": {"type": ["boolean", "null"]},
+                    "kind": {"enum": ["a", "b"]},
+                },
+            },
+            "Inner": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string", "pattern": "\\S"}},
+            },
+        }
+    }
+}
+
+
+def test_valid_is_empty() -> None:
+    validators = SchemaValidators(SPEC)
+    assert validators.errors("Thing", {"inner": {"name": "x"}}) == []
+    assert sorted(validators.names()) == ["Inner", "Thing"]
+
+
+def test_each_field_is_named_with_a_readable_message() -> None:
+    errors = SchemaValidators(SPEC).errors(
+        "Thing", {"inner": {"name": " "}, "tags": ["abcd", "x", "y"], "flag": "yes", "kind": "c"}
+    )
+    assert errors == [
+        FieldError("flag", "must be a boolean"),
+        FieldError("inner.name", "has an invalid format"),
+        FieldError("kind", "must be one of: a, b"),
+        FieldError("tags", "has too many items (at most 2)"),
+        FieldError("tags[0]", "is too long (at most 3 characters)"),
+    ]
+
+
+def test_missing_fields_are_named_by_their_full_path() -> None:
+    validators = SchemaValidators(SPEC)
+    assert validators.errors("Thing", {}) == [FieldError("inner", "is required")]
+    assert validators.errors("Thing", {"inner": {}}) == [FieldError("inner.name", "is required")]
+    assert validators.errors("Thing", []) == [FieldError("body", "must be an object")]
+
+
+def test_field_path() -> None:
+    assert field_path(["a", 0, "b"]) == "a[0].b"
+    assert field_path([]) == ""

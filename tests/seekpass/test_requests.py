@@ -1,0 +1,331 @@
+"""Verification requests: create, idempotency, validation, results, isolation, expiry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.app import Sandbox, create_app
+from sandbox.core.clock import Clock
+from sandbox.settings import Settings
+from tests.conftest import BASE_URL, OTHER_CLIENT
+from tests.seekpass.helpers import CREATE, complete, create, payload
+
+REDIRECT = re.compile(
+    r"^http://sandbox\.test/partner/verify/digital_identity#clientId=passbox-demo-client&content=([0-9a-f-]{36})$"
+)
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def request_count(sandbox: Sandbox) -> int:
+    return sandbox.core.store.count("seekpass.requests")
+
+
+async def test_create_returns_201_with_the_redirect_uri(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    headers = await bearer()
+    body = payload(
+        request_id="7cbc7e51-82f5-43ec-8d63-b7cdf1170425",
+        display_options={"partner_name": "Acme", "partner_logo_url": "https://cdn.example/logo.png"},
+        request_source=[{"name": "SEEK"}, {"name": "Acme ATS"}],
+        metadata={
+            "position_title": "Forklift Driver",
+            "position_url": "https://jobs.example/123",
+            "position_location": "Melbourne VIC",
+            "job_categories": ["Logistics"],
+            "applied_on_seek": True,
+        },
+    )
+    response = await client.post(CREATE, json=body, headers=headers)
+    assert response.status_code == 201
+    data = response.json()
+    assert set(data) == {"request_id", "redirect_uri"}
+    assert data["request_id"] == "7cbc7e51-82f5-43ec-8d63-b7cdf1170425"
+    assert REDIRECT.match(data["redirect_uri"])
+    # Rails escapes & in JSON strings; the raw bytes show it, parsers undo it.
+    assert "\\u0026content=" in response.text
+    assert response.headers["location"] == f"/api/partner/v2/verify/requests/{data['request_id']}.json"
+
+
+async def test_create_without_suffix_works_too(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    response = await client.post(CREATE.removesuffix(".json"), json=payload(), headers=await bearer())
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("request_id", [pytest.param(None, id="null"), pytest.param("absent", id="absent")])
+async def test_a_uuid_is_generated_when_no_request_id_is_sent(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], request_id: str | None
+) -> None:
+    body = payload() if request_id == "absent" else payload(request_id=None)
+    response = await client.post(CREATE, json=body, headers=await bearer())
+    assert UUID4.match(response.json()["request_id"])
+
+
+async def test_same_request_id_within_48h_returns_the_same_redirect(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox, clock: Clock
+) -> None:
+    headers = await bearer()
+    first = await create(client, headers, request_id="order-1")
+    clock.advance(timedelta(hours=47, minutes=59))
+    headers = await bearer()  # the first token expired long ago
+    again = await create(client, headers, request_id="order-1", display_options={"partner_name": "Changed"})
+    assert again == first
+    assert request_count(sandbox) == 1
+
+
+async def test_same_request_id_after_48h_is_a_new_request(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox, clock: Clock
+) -> None:
+    headers = await bearer()
+    first = await create(client, headers, request_id="order-1")
+    clock.advance(timedelta(hours=48))
+    headers = await bearer()
+    again = await create(client, headers, request_id="order-1")
+    assert again["request_id"] == "order-1"
+    assert again["redirect_uri"] != first["redirect_uri"]
+    result = await client.get("/api/partner/v2/verify/requests/order-1.json", headers=headers)
+    assert result.json()["status"] == "incomplete"
+    assert request_count(sandbox) == 1
+
+
+async def test_partners_never_collide_on_request_ids(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    mine, theirs = await bearer(), await bearer(OTHER_CLIENT)
+    a = await create(client, mine, request_id="shared-id")
+    b = await create(client, theirs, request_id="shared-id")
+    assert a["redirect_uri"] != b["redirect_uri"]
+    assert "clientId=passbox-other-client" in b["redirect_uri"]
+    await complete(client, a["redirect_uri"])
+    mine_result = await client.get("/api/partner/v2/verify/requests/shared-id", headers=mine)
+    theirs_result = await client.get("/api/partner/v2/verify/requests/shared-id", headers=theirs)
+    assert mine_result.json()["status"] == "verified"
+    assert theirs_result.json()["status"] == "incomplete"
+
+
+async def test_another_partners_request_is_404(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    created = await create(client, await bearer())
+    response = await client.get(
+        f"/api/partner/v2/verify/requests/{created['request_id']}.json", headers=await bearer(OTHER_CLIENT)
+    )
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "message": f"No verification request '{created['request_id']}' for this client",
+    }
+
+
+async def test_a_public_url_setting_changes_the_redirect_host(clock: Clock) -> None:
+    app = create_app(Settings(seed=1, clock=clock, public_url="https://passbox.ci.example/"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        token = (
+            await client.post(
+                "/api/partner/v1/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "passbox-demo-client",
+                    "client_secret": "passbox-demo-secret",
+                },
+            )
+        ).json()["access_token"]
+        created = await create(client, {"Authorization": f"Bearer {token}"})
+    assert created["redirect_uri"].startswith("https://passbox.ci.example/partner/verify/digital_identity#")
+
+
+INVALID = [
+    pytest.param(
+        {"callback_url": "https://x.example"}, "display_options", "is required", id="no-display-options"
+    ),
+    pytest.param(
+        payload(display_options={}), "display_options.partner_name", "is required", id="no-partner-name"
+    ),
+    pytest.param(
+        payload(display_options={"partner_name": "   "}),
+        "display_options.partner_name",
+        "has an invalid format",
+        id="blank-partner-name",
+    ),
+    pytest.param(
+        payload(display_options={"partner_name": "x" * 256}),
+        "display_options.partner_name",
+        "is too long (at most 255 characters)",
+        id="long-partner-name",
+    ),
+    pytest.param(
+        payload(display_options={"partner_name": 5}),
+        "display_options.partner_name",
+        "must be a string",
+        id="partner-name-number",
+    ),
+    pytest.param(
+        payload(display_options={"partner_name": "A", "partner_logo_url": "javascript:alert(1)"}),
+        "display_options.partner_logo_url",
+        "has an invalid format",
+        id="logo-not-http",
+    ),
+    pytest.param(
+        payload(callback_url="ftp://x.example/cb"), "callback_url", "has an invalid format", id="ftp"
+    ),
+    pytest.param(
+        payload(callback_url="/relative/cb"), "callback_url", "has an invalid format", id="relative"
+    ),
+    pytest.param(payload(callback_url="https://"), "callback_url", "has an invalid format", id="no-host"),
+    pytest.param(
+        payload(callback_url="https://a b.example"), "callback_url", "has an invalid format", id="space"
+    ),
+    pytest.param(payload(request_id="a/b"), "request_id", "has an invalid format", id="slash-in-id"),
+    pytest.param(payload(request_id="with.dot"), "request_id", "has an invalid format", id="dot-in-id"),
+    pytest.param(payload(request_id=""), "request_id", "has an invalid format", id="empty-id"),
+    pytest.param(payload(request_id=12), "request_id", "", id="numeric-id"),
+    pytest.param(payload(request_source=[{}]), "request_source[0].name", "is required", id="source-no-name"),
+    pytest.param(payload(request_source="SEEK"), "request_source", "must be an array", id="source-string"),
+    pytest.param(
+        payload(metadata={"applied_on_seek": "yes"}),
+        "metadata.applied_on_seek",
+        "must be a boolean",
+        id="bool",
+    ),
+    pytest.param(
+        payload(metadata={"position_url": "nope"}),
+        "metadata.position_url",
+        "has an invalid format",
+        id="pos-url",
+    ),
+    pytest.param(
+        payload(metadata={"job_categories": [1]}),
+        "metadata.job_categories[0]",
+        "must be a string",
+        id="category",
+    ),
+    pytest.param([payload()], "body", "must be an object", id="array-body"),
+    pytest.param("hello", "body", "must be an object", id="string-body"),
+]
+
+
+@pytest.mark.parametrize(("body", "field", "message"), INVALID)
+async def test_invalid_bodies_are_422_naming_the_field_and_store_nothing(
+    client: httpx.AsyncClient,
+    bearer: Callable[..., Any],
+    sandbox: Sandbox,
+    body: object,
+    field: str,
+    message: str,
+) -> None:
+    response = await client.post(CREATE, json=body, headers=await bearer())
+    assert response.status_code == 422, response.text
+    data = response.json()
+    assert data["error"] == "validation_error"
+    assert field in [detail["field"] for detail in data["details"]]
+    detail = next(detail for detail in data["details"] if detail["field"] == field)
+    assert message in detail["message"]
+    assert f"{field}: " in data["message"]
+    assert request_count(sandbox) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "error"),
+    [
+        pytest.param(b'{"display_options":', "application/json", 400, "bad_request", id="truncated-json"),
+        pytest.param(b"", "application/json", 400, "bad_request", id="empty"),
+        pytest.param(
+            b"partner_name=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type", id="form"
+        ),
+        pytest.param(b"{}" + b" " * 70_000, "application/json", 413, "payload_too_large", id="too-large"),
+    ],
+)
+async def test_unreadable_bodies(
+    client: httpx.AsyncClient,
+    bearer: Callable[..., Any],
+    sandbox: Sandbox,
+    content: bytes,
+    content_type: str,
+    status: int,
+    error: str,
+) -> None:
+    headers = {**(await bearer()), "Content-Type": content_type}
+    response = await client.post(CREATE, content=content, headers=headers)
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert response.json()["message"]
+    assert request_count(sandbox) == 0
+
+
+@pytest.mark.parametrize("suffix", [".json", ""])
+async def test_a_new_request_reads_incomplete_with_nulls(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], suffix: str
+) -> None:
+    headers = await bearer()
+    created = await create(client, headers)
+    response = await client.get(
+        f"/api/partner/v2/verify/requests/{created['request_id']}{suffix}", headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "request_id": created["request_id"],
+        "status": "incomplete",
+        "finalized_at": None,
+        "credential": None,
+    }
+
+
+async def test_unknown_request_is_404(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    response = await client.get("/api/partner/v2/verify/requests/nope.json", headers=await bearer())
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+async def test_unfinished_requests_expire_to_canceled_after_48h(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], clock: Clock
+) -> None:
+    headers = await bearer()
+    created = await create(client, headers)
+    url = f"/api/partner/v2/verify/requests/{created['request_id']}.json"
+    clock.advance(timedelta(hours=48) - timedelta(seconds=1))
+    headers = await bearer()
+    assert (await client.get(url, headers=headers)).json()["status"] == "incomplete"
+    clock.advance(timedelta(seconds=1))
+    result = (await client.get(url, headers=headers)).json()
+    assert result["status"] == "canceled"
+    assert result["finalized_at"] == "2026-03-04T09:30:00Z"
+    assert result["credential"] is None
+
+
+async def test_finished_requests_do_not_expire(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], clock: Clock
+) -> None:
+    headers = await bearer()
+    created = await create(client, headers)
+    await complete(client, created["redirect_uri"])
+    clock.advance(timedelta(days=3))
+    headers = await bearer()
+    result = (
+        await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}", headers=headers)
+    ).json()
+    assert result["status"] == "verified"
+    assert result["finalized_at"] == "2026-03-02T09:30:00Z"
+
+
+async def test_request_expiry_is_configurable(clock: Clock) -> None:
+    app = create_app(Settings(seed=1, clock=clock, request_ttl=60))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        token = (
+            await client.post(
+                "/api/partner/v1/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "passbox-demo-client",
+                    "client_secret": "passbox-demo-secret",
+                },
+            )
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        created = await create(client, headers)
+        clock.advance(60)
+        result = await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}", headers=headers)
+    assert result.json()["status"] == "canceled"

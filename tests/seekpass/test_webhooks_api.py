@@ -1,0 +1,220 @@
+"""Webhook management: create, list, get, update (two ways), rotate, delete; isolation; bad input."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.app import Sandbox, create_app
+from sandbox.core.clock import Clock
+from sandbox.settings import Settings
+from tests.conftest import BASE_URL, OTHER_CLIENT, get_token
+
+HOOKS = "/api/partner/v2/webhooks"
+SECRET = re.compile(r"^[0-9a-f]{64}$")
+
+
+async def make_hook(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = await client.post(
+        HOOKS, json={"url": "https://partner.example/hooks/seekpass", **body}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def test_create_returns_the_secret_once(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    headers = await bearer()
+    created = await make_hook(client, headers, name="SEEK Pass Webhook", description="SEEK Pass Webhook")
+    assert set(created) == {"id", "name", "description", "url", "secret"}
+    assert created["name"] == created["description"] == "SEEK Pass Webhook"
+    assert SECRET.match(created["secret"])
+    listed = (await client.get(HOOKS, headers=headers)).json()
+    assert listed == [{key: created[key] for key in ("id", "name", "description", "url")}]
+    fetched = (await client.get(f"{HOOKS}/{created['id']}", headers=headers)).json()
+    assert "secret" not in fetched
+    assert fetched["id"] == created["id"]
+
+
+async def test_name_and_description_are_optional(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    created = await make_hook(client, await bearer())
+    assert created["name"] is None and created["description"] is None
+
+
+async def test_secret_on_read_is_configurable(clock: Clock) -> None:
+    app = create_app(Settings(seed=1, clock=clock, webhook_secret_on_read=True))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
+        created = await make_hook(client, headers)
+        assert (await client.get(f"{HOOKS}/{created['id']}", headers=headers)).json()["secret"] == created[
+            "secret"
+        ]
+        assert (await client.get(HOOKS, headers=headers)).json()[0]["secret"] == created["secret"]
+
+
+async def test_list_is_oldest_first(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    headers = await bearer()
+    ids = [(await make_hook(client, headers, name=f"h{i}"))["id"] for i in range(3)]
+    assert [hook["id"] for hook in (await client.get(HOOKS, headers=headers)).json()] == ids
+
+
+async def test_update_by_path_changes_only_the_given_fields(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    headers = await bearer()
+    created = await make_hook(client, headers, name="old", description="keep me")
+    response = await client.put(
+        f"{HOOKS}/{created['id']}", json={"name": "new", "url": "http://localhost:9000/h"}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": created["id"],
+        "name": "new",
+        "description": "keep me",
+        "url": "http://localhost:9000/h",
+    }
+    assert (await client.get(f"{HOOKS}/{created['id']}", headers=headers)).json() == response.json()
+
+
+async def test_update_with_the_id_in_the_body(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    headers = await bearer()
+    created = await make_hook(client, headers)
+    response = await client.put(HOOKS, json={"id": created["id"], "description": "via body"}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["description"] == "via body"
+
+
+async def test_the_path_id_wins_over_a_body_id(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    headers = await bearer()
+    first, second = await make_hook(client, headers), await make_hook(client, headers)
+    response = await client.put(
+        f"{HOOKS}/{first['id']}", json={"id": second["id"], "name": "x"}, headers=headers
+    )
+    assert response.json()["id"] == first["id"]
+    assert (await client.get(f"{HOOKS}/{second['id']}", headers=headers)).json()["name"] is None
+
+
+async def test_rotate_gives_a_new_secret(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    headers = await bearer()
+    created = await make_hook(client, headers)
+    rotated = await client.put(f"{HOOKS}/{created['id']}/secret", headers=headers)
+    assert rotated.status_code == 200
+    assert SECRET.match(rotated.json()["secret"])
+    assert rotated.json()["secret"] != created["secret"]
+    assert {k: v for k, v in rotated.json().items() if k != "secret"} == {
+        k: v for k, v in created.items() if k != "secret"
+    }
+
+
+async def test_delete_then_404(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    headers = await bearer()
+    created = await make_hook(client, headers)
+    deleted = await client.delete(f"{HOOKS}/{created['id']}", headers=headers)
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    for method, path in [
+        ("GET", f"{HOOKS}/{created['id']}"),
+        ("DELETE", f"{HOOKS}/{created['id']}"),
+        ("PUT", f"{HOOKS}/{created['id']}/secret"),
+    ]:
+        response = await client.request(method, path, headers=headers)
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+    assert (await client.get(HOOKS, headers=headers)).json() == []
+
+
+async def test_partners_never_see_each_others_webhooks(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    mine, theirs = await bearer(), await bearer(OTHER_CLIENT)
+    created = await make_hook(client, mine)
+    assert (await client.get(HOOKS, headers=theirs)).json() == []
+    for method, path, body in [
+        ("GET", f"{HOOKS}/{created['id']}", None),
+        ("PUT", f"{HOOKS}/{created['id']}", {"name": "hijack"}),
+        ("PUT", HOOKS, {"id": created["id"], "name": "hijack"}),
+        ("PUT", f"{HOOKS}/{created['id']}/secret", None),
+        ("DELETE", f"{HOOKS}/{created['id']}", None),
+    ]:
+        assert (await client.request(method, path, json=body, headers=theirs)).status_code == 404
+    assert (await client.get(f"{HOOKS}/{created['id']}", headers=mine)).json()["name"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path_suffix", "body", "field", "message"),
+    [
+        pytest.param("POST", "", {}, "url", "is required", id="create-no-url"),
+        pytest.param("POST", "", {"url": "ftp://x.example"}, "url", "has an invalid format", id="create-ftp"),
+        pytest.param(
+            "POST", "", {"url": "x.example/h"}, "url", "has an invalid format", id="create-relative"
+        ),
+        pytest.param(
+            "POST", "", {"url": "https://x.example", "name": "n" * 256}, "name", "too long", id="long-name"
+        ),
+        pytest.param(
+            "POST", "", {"url": "https://x.example", "name": 3}, "name", "must be a string", id="name-int"
+        ),
+        pytest.param(
+            "PUT", "/{id}", {"url": "mailto:a@b.c"}, "url", "has an invalid format", id="update-bad-url"
+        ),
+        pytest.param("PUT", "/{id}", {"url": None}, "url", "must be a string", id="update-null-url"),
+        pytest.param("PUT", "", {"name": "x"}, "id", "is required", id="body-update-no-id"),
+        pytest.param("PUT", "", {"id": "not-a-uuid"}, "id", "must be a valid uuid", id="body-update-bad-id"),
+    ],
+)
+async def test_invalid_webhook_bodies_are_422_and_change_nothing(
+    client: httpx.AsyncClient,
+    bearer: Callable[..., Any],
+    method: str,
+    path_suffix: str,
+    body: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    headers = await bearer()
+    existing = await make_hook(client, headers, name="keep")
+    before = (await client.get(HOOKS, headers=headers)).json()
+    response = await client.request(
+        method, HOOKS + path_suffix.format(id=existing["id"]), json=body, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    details = {detail["field"]: detail["message"] for detail in response.json()["details"]}
+    assert message in details[field]
+    assert (await client.get(HOOKS, headers=headers)).json() == before
+
+
+async def test_unknown_webhook_by_body_id_is_404(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    response = await client.put(
+        HOOKS, json={"id": "00000000-0000-4000-8000-000000000000"}, headers=await bearer()
+    )
+    assert response.status_code == 404
+
+
+async def test_there_is_a_limit_per_client(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    headers = await bearer()
+    sandbox.vendors["seekpass"].backend.max_webhooks = 2
+    await make_hook(client, headers)
+    await make_hook(client, headers)
+    response = await client.post(HOOKS, json={"url": "https://x.example"}, headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"] == "limit_reached"
+    assert len((await client.get(HOOKS, headers=headers)).json()) == 2
+
+
+async def test_json_suffix_works_on_webhook_paths(
+    client: httpx.AsyncClient, bearer: Callable[..., Any]
+) -> None:
+    headers = await bearer()
+    created = await make_hook(client, headers)
+    assert (await client.get(f"{HOOKS}/{created['id']}.json", headers=headers)).status_code == 200
+    assert (await client.get(f"{HOOKS}.json", headers=headers)).status_code == 200

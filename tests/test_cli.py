@@ -1,0 +1,87 @@
+"""The passbox command: help, banner, errors, and a real start of `python -m sandbox`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox.cli import banner, main
+from sandbox.settings import Settings
+from tests.helpers import free_port
+
+
+def test_banner_shows_the_url_the_seed_and_the_demo_credentials() -> None:
+    text = banner(Settings(), 42, "127.0.0.1", 8000)
+    assert "passbox is running at http://127.0.0.1:8000" in text
+    assert "--seed 42" in text
+    assert "passbox-demo-client" in text and "passbox-demo-secret" in text
+    assert "passbox-readonly-client" in text
+    assert "/specs/seekpass.openapi.yaml" in text
+    assert "WARNING" not in text
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::"])
+def test_binding_beyond_loopback_warns(host: str) -> None:
+    assert "WARNING: bound to" in banner(Settings(), 1, host, 8000)
+
+
+def test_bad_fixtures_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--fixtures", str(tmp_path), "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("passbox: fixture file")
+    assert "Traceback" not in err
+
+
+def test_bad_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PASSBOX_TOKEN_TTL", "soon")
+    assert main(["serve"]) == 2
+    assert "PASSBOX_TOKEN_TTL" in capsys.readouterr().err
+
+
+def test_settings_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"PASSBOX_SEED": "9", "PASSBOX_WEBHOOK_RETRY_SCHEDULE": "1, 2,3", "PASSBOX_INCOMPLETE_EVENT": "yes"},
+        token_ttl=60,
+    )
+    assert settings.seed == 9
+    assert settings.webhook_retry_schedule == (1.0, 2.0, 3.0)
+    assert settings.incomplete_event is True
+    assert settings.token_ttl == 60
+
+
+def test_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox", "serve", "--help"], capture_output=True, text=True, check=True
+    )
+    for flag in ("--host", "--port", "--seed", "--fixtures", "--public-url", "--token-ttl"):
+        assert flag in result.stdout
+
+
+def test_python_m_sandbox_serves() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", str(port), "--seed", "7", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"passbox is running at http://127.0.0.1:{port}")
+        assert "seed 7" in first
+        # The banner is printed once the socket is bound: the server is ready now.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
+            assert client.get("/health").json() == {"status": "ok"}
+            assert client.get("/").json()["seed"] == 7
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        if process.stdout is not None:
+            process.stdout.close()
