@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ class Settings:
     token_ttl: int = 7200
     request_ttl: int = 48 * 3600
     webhook_secret_on_read: bool = False
+    max_webhooks: int = 50
     incomplete_event: bool = False
     # Webhook delivery (both vendors)
     webhook_retry_schedule: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0)
@@ -54,11 +54,8 @@ class Settings:
             raise ValueError("time_compression must be positive")
         if not 0 <= self.webhook_jitter < 1:
             raise ValueError("webhook_jitter must be in [0, 1)")
-        if self.webhook_timeout <= 0 or self.max_body_bytes <= 0:
-            raise ValueError("webhook_timeout and max_body_bytes must be positive")
-
-    def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        if self.webhook_timeout <= 0 or self.max_body_bytes <= 0 or self.max_webhooks <= 0:
+            raise ValueError("webhook_timeout, max_body_bytes and max_webhooks must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -72,6 +69,7 @@ class Settings:
             "token_ttl": int,
             "request_ttl": int,
             "webhook_secret_on_read": _flag,
+            "max_webhooks": int,
             "incomplete_event": _flag,
             "webhook_retry_schedule": _parse_schedule,
             "webhook_jitter": float,

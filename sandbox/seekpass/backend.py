@@ -95,7 +95,6 @@ class SeekPassBackend:
             ttl=settings.token_ttl,
         )
         self.request_ttl = timedelta(seconds=settings.request_ttl)
-        self.max_webhooks = 50
         core.outbox.register(VENDOR, self._prepare_delivery)
 
     # -- OAuth -------------------------------------------------------------------------------
@@ -235,7 +234,7 @@ class SeekPassBackend:
         if request.finished:
             raise SessionFinished(request)
         if request.bound_to is None:
-            request = dataclasses.replace(request, bound_to=user, opened=True)
+            request = dataclasses.replace(request, bound_to=user)
             self._core.store.put(REQUESTS, request.tenant, request.request_id, request)
             if self._settings.incomplete_event:
                 self._emit(request, "vwsp_request.incomplete")
@@ -269,9 +268,10 @@ class SeekPassBackend:
 
     def create_webhook(self, partner: Partner, payload: Any) -> Webhook:
         _validate(self._validators, "WebhookCreate", payload)
-        if self._core.store.count(WEBHOOKS, partner.tenant) >= self.max_webhooks:
+        limit = self._settings.max_webhooks
+        if self._core.store.count(WEBHOOKS, partner.tenant) >= limit:
             raise Conflict(
-                f"A client can register at most {self.max_webhooks} webhooks; delete one first",
+                f"A client can register at most {limit} webhooks; delete one first",
                 code="limit_reached",
             )
         webhook = Webhook(

@@ -96,7 +96,6 @@ class VerifyRequest:
     credential: Credential | None = None
     # The browser that opened the link first owns it (the vendor binds a request to its user).
     bound_to: str | None = None
-    opened: bool = False
 
     @property
     def tenant(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox, create_app
+from sandbox.app import create_app
 from sandbox.core.clock import Clock
 from sandbox.settings import Settings
 from tests.conftest import BASE_URL, OTHER_CLIENT, get_token
@@ -198,17 +198,21 @@ async def test_unknown_webhook_by_body_id_is_404(
     assert response.status_code == 404
 
 
-async def test_there_is_a_limit_per_client(
-    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox
-) -> None:
-    headers = await bearer()
-    sandbox.vendors["seekpass"].backend.max_webhooks = 2
-    await make_hook(client, headers)
-    await make_hook(client, headers)
-    response = await client.post(HOOKS, json={"url": "https://x.example"}, headers=headers)
-    assert response.status_code == 409
-    assert response.json()["error"] == "limit_reached"
-    assert len((await client.get(HOOKS, headers=headers)).json()) == 2
+async def test_there_is_a_limit_per_client(clock: Clock) -> None:
+    app = create_app(Settings(seed=1, clock=clock, max_webhooks=2))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
+        other = {"Authorization": f"Bearer {await get_token(client, OTHER_CLIENT)}"}
+        await make_hook(client, headers)
+        await make_hook(client, headers)
+        response = await client.post(HOOKS, json={"url": "https://x.example"}, headers=headers)
+        assert response.status_code == 409
+        assert response.json() == {
+            "error": "limit_reached",
+            "message": "A client can register at most 2 webhooks; delete one first",
+        }
+        assert len((await client.get(HOOKS, headers=headers)).json()) == 2
+        await make_hook(client, other)  # the cap is per client
 
 
 async def test_json_suffix_works_on_webhook_paths(
