@@ -12,10 +12,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one field of a request: ``field`` is a dotted path (``a.b[0].c``)."""
+    """One problem with one field of a request: ``field`` is a dotted path (``a.b[0].c``).
+
+    ``kind`` names the rule that failed (``required``, ``type``, ``maxLength``, ``format``,
+    ``pattern``, ...) and ``limit`` its parameter (the type, the length, the format), so a
+    vendor can word the message in its own style.
+    """
 
     field: str
     message: str
+    kind: str = ""
+    limit: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}

@@ -35,3 +35,14 @@ class RailsJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         return text.translate(_RAILS_ESCAPES).encode()
+
+
+def laravel_json(data: Any) -> bytes:
+    """JSON as PHP's json_encode writes it by default (Laravel responses, Guzzle bodies):
+    compact, ``/`` escaped as ``\\/`` and non-ASCII as ``\\uXXXX``. Parsers read it back unchanged."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("/", "\\/").encode()
+
+
+class LaravelJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return laravel_json(content)

@@ -56,7 +56,8 @@ class SchemaValidators:
                 message = "is required"
             else:
                 message = _describe(error)
-            found.append(FieldError(field_path(path) or "body", message))
+            kind, limit = _rule(error)
+            found.append(FieldError(field_path(path) or "body", message, kind, limit))
         # One line per field, first problem wins: the clearest message for a client.
         unique: dict[str, FieldError] = {}
         for item in found:
@@ -74,6 +75,27 @@ def _innermost(error: Any) -> Any:
             return error
         error = fitting[0][0]
     return error
+
+
+def _rule(error: Any) -> tuple[str, str]:
+    """The failed keyword in JSON Schema spelling, and its parameter."""
+    kind = error.kind
+    name = type(kind).__name__
+    keyword = {"OneOfNotValid": "oneOf", "AnyOf": "anyOf"}.get(name, name[:1].lower() + name[1:])
+    if name == "Type":
+        types = [str(t) for t in getattr(kind, "types", None) or [getattr(kind, "value", "")]]
+        return keyword, ",".join(t for t in types if t != "null") or ",".join(types)
+    if name in ("OneOfNotValid", "AnyOf"):
+        # Every branch refused the value's type (a nullable field given a number, say).
+        branch_types = [_rule(e)[1] for branch in kind.context for e in branch if type(e.kind).__name__ == "Type"]
+        named = [t for t in dict.fromkeys(branch_types) if t and t != "null"]
+        if named:
+            return "type", ",".join(named)
+    for attribute in ("limit", "format"):
+        value = getattr(kind, attribute, None)
+        if value is not None:
+            return keyword, str(value)
+    return keyword, ""
 
 
 def _describe(error: Any) -> str:

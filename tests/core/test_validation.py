@@ -35,19 +35,39 @@ def test_each_field_is_named_with_a_readable_message() -> None:
         "Thing", {"inner": {"name": " "}, "tags": ["abcd", "x", "y"], "flag": "yes", "kind": "c"}
     )
     assert errors == [
-        FieldError("flag", "must be a boolean"),
-        FieldError("inner.name", "has an invalid format"),
-        FieldError("kind", "must be one of: a, b"),
-        FieldError("tags", "has too many items (at most 2)"),
-        FieldError("tags[0]", "is too long (at most 3 characters)"),
+        FieldError("flag", "must be a boolean", "type", "boolean"),
+        FieldError("inner.name", "has an invalid format", "pattern", ""),
+        FieldError("kind", "must be one of: a, b", "enum", ""),
+        FieldError("tags", "has too many items (at most 2)", "maxItems", "2"),
+        FieldError("tags[0]", "is too long (at most 3 characters)", "maxLength", "3"),
     ]
+    assert errors[0].to_dict() == {"field": "flag", "message": "must be a boolean"}
 
 
 def test_missing_fields_are_named_by_their_full_path() -> None:
     validators = SchemaValidators(SPEC)
-    assert validators.errors("Thing", {}) == [FieldError("inner", "is required")]
-    assert validators.errors("Thing", {"inner": {}}) == [FieldError("inner.name", "is required")]
-    assert validators.errors("Thing", []) == [FieldError("body", "must be an object")]
+    assert validators.errors("Thing", {}) == [FieldError("inner", "is required", "required")]
+    assert validators.errors("Thing", {"inner": {}}) == [FieldError("inner.name", "is required", "required")]
+    assert validators.errors("Thing", []) == [FieldError("body", "must be an object", "type", "object")]
+
+
+def test_a_nullable_field_of_the_wrong_type_reports_the_type() -> None:
+    spec = {
+        "components": {
+            "schemas": {
+                "N": {
+                    "type": "object",
+                    "properties": {"d": {"oneOf": [{"type": "string", "maxLength": 2}, {"type": "null"}]}},
+                }
+            }
+        }
+    }
+    validators = SchemaValidators(spec)
+    assert validators.errors("N", {"d": 5}) == [FieldError("d", "must be a string or null", "type", "string")]
+    assert validators.errors("N", {"d": "abc"}) == [
+        FieldError("d", "is too long (at most 2 characters)", "maxLength", "2")
+    ]
+    assert validators.errors("N", {"d": None}) == []
 
 
 def test_field_path() -> None:
