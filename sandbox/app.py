@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox import seekpass
+from sandbox import seekpass, verifypass
+from sandbox.control import errors as control_errors
+from sandbox.control import routes as control_routes
 from sandbox.core.clock import Clock
 from sandbox.core.fakedata import FakeData
 from sandbox.core.pages import Pages
@@ -46,9 +48,11 @@ class Sandbox:
     core: Core
     specs: Mapping[str, Spec]
     vendors: Mapping[str, Vendor]
+    control: Vendor
 
     def vendor_for(self, path: str) -> Vendor | None:
-        return next((vendor for vendor in self.vendors.values() if vendor.owns(path)), None)
+        """The vendor (or the control plane) that answers routing errors on ``path``."""
+        return next((vendor for vendor in [*self.vendors.values(), self.control] if vendor.owns(path)), None)
 
 
 def build_core(settings: Settings, seed: int) -> Core:
@@ -69,7 +73,7 @@ def build_core(settings: Settings, seed: int) -> Core:
         ),
         transport=settings.webhook_transport,
     )
-    pages = Pages([seekpass.TEMPLATES])
+    pages = Pages([seekpass.TEMPLATES, verifypass.TEMPLATES])
     return Core(
         clock=clock,
         rand=rand,
@@ -86,16 +90,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     seed = settings.seed if settings.seed is not None else secrets.randbits(32)
     core = build_core(settings, seed)
     specs = {
-        path.name.removesuffix(".openapi.yaml"): Spec.load(path)
-        for path in sorted(specs_dir().glob("*.openapi.yaml"))
+        path.name.removesuffix(".openapi.yaml"): Spec.load(path) for path in sorted(specs_dir().glob("*.openapi.yaml"))
     }
-    vendors = {vendor.name: vendor for vendor in [seekpass.build(core, settings, specs["seekpass"])]}
-    sandbox = Sandbox(settings=settings, seed=seed, core=core, specs=specs, vendors=vendors)
+    built = [
+        seekpass.build(core, settings, specs["seekpass"]),
+        verifypass.build(core, settings, specs["verifypass"]),
+    ]
+    vendors = {vendor.name: vendor for vendor in built}
+    control = Vendor(
+        name="control",
+        routes=list(control_routes.build_routes(specs["sandbox"], settings, vendors["verifypass"].backend)),
+        prefixes=(control_routes.PREFIX + "/",),
+        render_status=control_errors.render_status,
+    )
+    sandbox = Sandbox(settings=settings, seed=seed, core=core, specs=specs, vendors=vendors, control=control)
 
     routes: list[BaseRoute] = [Route("/", index, methods=["GET"]), Route("/health", health, methods=["GET"])]
     for spec in specs.values():
         routes.extend(spec.routes())
-    for vendor in vendors.values():
+    for vendor in [*vendors.values(), control]:
         routes.extend(vendor.routes)
 
     @contextlib.asynccontextmanager

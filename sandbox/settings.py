@@ -36,6 +36,9 @@ class Settings:
     webhook_secret_on_read: bool = False
     max_webhooks: int = 50
     incomplete_event: bool = False
+    # VerifyPass
+    applicant_token_ttl: int = 24 * 3600
+    applicant_token_single_use: bool = True
     # Webhook delivery (both vendors)
     webhook_retry_schedule: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0)
     webhook_jitter: float = 0.1
@@ -48,8 +51,8 @@ class Settings:
     webhook_transport: httpx.AsyncBaseTransport | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.token_ttl <= 0 or self.request_ttl <= 0:
-            raise ValueError("token_ttl and request_ttl must be positive")
+        if self.token_ttl <= 0 or self.request_ttl <= 0 or self.applicant_token_ttl <= 0:
+            raise ValueError("token_ttl, request_ttl and applicant_token_ttl must be positive")
         if self.time_compression <= 0:
             raise ValueError("time_compression must be positive")
         if not 0 <= self.webhook_jitter < 1:
@@ -70,6 +73,8 @@ class Settings:
             "request_ttl": int,
             "webhook_secret_on_read": _flag,
             "max_webhooks": int,
+            "applicant_token_ttl": int,
+            "applicant_token_single_use": _flag,
             "incomplete_event": _flag,
             "webhook_retry_schedule": _parse_schedule,
             "webhook_jitter": float,

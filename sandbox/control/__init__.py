@@ -1,0 +1,3 @@
+"""The control plane: sandbox-only endpoints under ``/_sandbox/`` that configure and drive the
+vendors. It sits above the vendors (app -> control -> vendors -> core) and is described by
+``specs/sandbox.openapi.yaml``, never by a vendor spec."""

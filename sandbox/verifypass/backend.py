@@ -1,0 +1,570 @@
+"""VerifyPass behaviour, with no HTTP: API keys, applicant tokens, the widget flow, webhooks,
+reporting.
+
+Accounts, widgets and communities come from fixtures and never change; what happens at
+runtime (activity, handed-out codes, the applicant cache, spent tokens, webhook URLs set
+through the sandbox configuration) lives in the store under the account's tenant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from sandbox.core.clock import isoformat_z
+from sandbox.core.errors import FieldError, NotFound, SandboxError
+from sandbox.core.responses import laravel_json
+from sandbox.core.runtime import Core
+from sandbox.core.validation import SchemaValidators
+from sandbox.core.webhooks import Delivery, Prepared
+from sandbox.settings import Settings
+from sandbox.verifypass.fixtures import Directory
+from sandbox.verifypass.models import (
+    CACHE_PERIODS,
+    VENDOR,
+    Account,
+    Activity,
+    Applicant,
+    Widget,
+    tenant_of,
+)
+from sandbox.verifypass.tokens import TokenCodec, TokenError
+
+ACTIVITY = "verifypass.activity"
+CACHE = "verifypass.cache"
+CODES = "verifypass.codes"
+SPENT = "verifypass.spent_tokens"
+WEBHOOK_URLS = "verifypass.webhook_urls"
+PAGE_SIZE = 250
+MAX_PAGE = 1_000_000
+
+INVALID_API_KEY = "Invalid API key."
+INVALID_CREDENTIALS = "Invalid auth credentials."
+INVALID_EMAIL = "E-mail appears to be invalid."
+EVENT_TYPE = "verification"
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class VerifyPassError(SandboxError):
+    """An API error whose message is the exact ``error`` string VerifyPass answers with."""
+
+
+class WidgetRefusal(SandboxError):
+    """The widget cannot be used as asked; the page says why and what to do."""
+
+    def __init__(self, message: str, *, status: int, heading: str, account: Account | None = None) -> None:
+        super().__init__(message, status=status)
+        self.heading = heading
+        self.account = account
+
+
+@dataclass(frozen=True)
+class WebhookUrl:
+    """A webhook URL set at runtime (None clears the fixture's URL)."""
+
+    url: str | None
+
+
+@dataclass(frozen=True)
+class WidgetSession:
+    """What the widget shows for one visit: prefill, lock, uid, and whether it can be used."""
+
+    widget: Widget
+    account: Account
+    applicant: Applicant | None
+    prefill: Mapping[str, str]
+    locked_email: str | None
+    uid: str | None
+    uid_from_token: bool
+    gate: str | None = None
+
+    @property
+    def email_locked(self) -> bool:
+        return self.locked_email is not None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    activity: Activity | None
+    outcome: Literal["positive", "negative"]
+    code: str | None = None
+    message: str | None = None
+    returning: bool = False
+    codes_exhausted: bool = False
+
+
+def laravel_attribute(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def laravel_message(error: FieldError) -> str:
+    """A validation message worded as Laravel words it (VerifyPass is a Laravel app)."""
+    attribute = laravel_attribute(error.field)
+    if error.field == "body":
+        return "The request body must be a JSON object."
+    if error.field == "dob" and error.kind in ("pattern", "format", "type"):
+        return "The dob field must match the format Y-m-d."
+    if error.kind == "type" and error.limit == "boolean":
+        return f"The {attribute} field must be true or false."
+    if error.kind == "type" and error.limit == "string":
+        return f"The {attribute} field must be a string."
+    if error.kind == "type" and error.limit == "integer":
+        return f"The {attribute} field must be an integer."
+    if error.kind == "maxLength":
+        return f"The {attribute} field must not be greater than {error.limit} characters."
+    if error.kind == "required":
+        return f"The {attribute} field is required."
+    return f"The {attribute} field is invalid."
+
+
+class VerifyPassBackend:
+    def __init__(self, core: Core, settings: Settings, directory: Directory, validators: SchemaValidators) -> None:
+        self._core = core
+        self._settings = settings
+        self._validators = validators
+        self.directory = directory
+        self.codec = TokenCodec(core.rand.key_bytes("verifypass.app_key", 32), core.rand.stream("verifypass.iv"))
+        self._ids = core.rand.stream("verifypass.ids")
+        core.outbox.register(VENDOR, self._prepare_delivery)
+
+    # -- API keys ------------------------------------------------------------------------------
+
+    def account_for_key(self, key: str | None) -> Account | None:
+        """The account whose API key this is, compared in constant time against every key."""
+        found: Account | None = None
+        candidate = (key or "").encode()
+        for account in self.directory.accounts.values():
+            if hmac.compare_digest(candidate, account.api_key.encode()) and key:
+                found = account
+        return found
+
+    def require_account(self, key: str | None, message: str = INVALID_API_KEY) -> Account:
+        account = self.account_for_key(key)
+        if account is None:
+            raise VerifyPassError(message, status=401)
+        return account
+
+    def is_valid_email(self, value: object) -> bool:
+        return isinstance(value, str) and not self._validators.errors("Email", value)
+
+    # -- applicant tokens ----------------------------------------------------------------------
+
+    def create_token(self, account: Account, payload: Any) -> str:
+        problems = self._validators.errors("TokenRequest", payload)
+        if problems:
+            if (
+                isinstance(payload, dict)
+                and payload.get("lock_email") is True
+                and any(problem.field == "email" for problem in problems)
+            ):
+                raise VerifyPassError(INVALID_EMAIL, status=422)
+            raise VerifyPassError(laravel_message(problems[0]), status=422)
+        now = self._core.clock.unix()
+        content: dict[str, Any] = {
+            "acct": account.id,
+            "jti": self._ids.uuid4(),
+            "iat": now,
+            "exp": now + self._settings.applicant_token_ttl,
+        }
+        for name in ("first_name", "last_name", "dob", "email", "uid"):
+            if payload.get(name) is not None:
+                content[name] = payload[name]
+        if payload.get("lock_email") is True:
+            content["lock_email"] = True
+        return self.codec.encrypt_json(content)
+
+    def read_token(self, token: str) -> Applicant:
+        """The applicant inside a token, or a WidgetRefusal saying why it cannot be used."""
+        invalid = WidgetRefusal(
+            "This verification link is not valid. Please go back to the business's website and start again.",
+            status=400,
+            heading="This link is not valid",
+        )
+        try:
+            content = self.codec.decrypt_json(token)
+        except TokenError as exc:
+            raise invalid from exc
+        try:
+            applicant = Applicant(
+                account_id=_str(content["acct"]),
+                jti=_str(content["jti"]),
+                issued_at=_int(content["iat"]),
+                expires_at=_int(content["exp"]),
+                first_name=_opt_str(content.get("first_name")),
+                last_name=_opt_str(content.get("last_name")),
+                dob=_opt_str(content.get("dob")),
+                email=_opt_str(content.get("email")),
+                lock_email=content.get("lock_email") is True,
+                uid=_opt_str(content.get("uid")),
+            )
+        except (KeyError, TypeError) as exc:
+            raise invalid from exc
+        if applicant.account_id not in self.directory.accounts:
+            raise invalid
+        if self._core.clock.unix() >= applicant.expires_at:
+            raise WidgetRefusal(
+                "This verification link has expired. Please go back to the business's website and start again.",
+                status=410,
+                heading="This link has expired",
+            )
+        if self._core.store.get(SPENT, tenant_of(applicant.account_id), applicant.jti) is not None:
+            raise WidgetRefusal(
+                "This verification link was already used. Please go back to the business's website to get a new one.",
+                status=409,
+                heading="This link was already used",
+            )
+        return applicant
+
+    # -- the widget ----------------------------------------------------------------------------
+
+    def widget(self, key: str) -> Widget:
+        widget = self.directory.widgets.get(key)
+        if widget is None:
+            raise NotFound("There is no verification page at this address.")
+        return widget
+
+    def session(self, widget_key: str, query: Mapping[str, str]) -> WidgetSession:
+        """What the widget at ``widget_key`` shows for a visit with this query string."""
+        widget = self.widget(widget_key)
+        account = self.directory.accounts[widget.account_id]
+        if not widget.active:
+            raise WidgetRefusal(
+                f"This verification is not available right now. Please contact {account.name}.",
+                status=403,
+                heading="Not available",
+                account=account,
+            )
+        applicant = self.read_token(query["token"]) if query.get("token") else None
+        if applicant is not None and applicant.account_id != widget.account_id:
+            raise WidgetRefusal(
+                "This verification link was made for another business.",
+                status=403,
+                heading="This link is not valid here",
+                account=account,
+            )
+        query_uid = query.get("uid") or None
+        if query_uid is not None and len(query_uid) > 64:
+            raise WidgetRefusal("The uid may be at most 64 characters.", status=400, heading="This link is not valid")
+
+        prefill: dict[str, str] = {}
+        for name in ("first_name", "last_name", "dob", "email"):
+            from_token = getattr(applicant, name) if applicant else None
+            value = from_token if from_token is not None else query.get(name)
+            if value:
+                prefill[name] = value
+        locked: str | None = None
+        if applicant is not None and applicant.lock_email and applicant.email:
+            locked = applicant.email
+        elif (
+            (applicant is None or applicant.email is None)
+            and query.get("lock_email", "").lower() == "true"
+            and self.is_valid_email(query.get("email"))
+        ):
+            # URL prefill can lock too, but only with a valid e-mail; the URL is not a secret.
+            locked = query["email"]
+        if locked is not None:
+            prefill["email"] = locked
+
+        uid_from_token = applicant is not None and applicant.uid is not None
+        uid = applicant.uid if applicant is not None and applicant.uid is not None else query_uid
+
+        gate = None
+        if widget.require_token and applicant is None:
+            gate = "token_required"
+        elif widget.mode == "private" and applicant is None and uid is None:
+            gate = "private"
+        return WidgetSession(widget, account, applicant, prefill, locked, uid, uid_from_token, gate)
+
+    def verify(self, session: WidgetSession, form: Mapping[str, str]) -> Outcome:
+        """Run a verification from the submitted widget form."""
+        if session.gate is not None:
+            raise WidgetRefusal(
+                "This verification cannot be started here.",
+                status=403,
+                heading="Not available",
+                account=session.account,
+            )
+        widget = session.widget
+        first_name = form.get("first_name", "").strip()
+        last_name = form.get("last_name", "").strip()
+        email = form.get("email", "").strip()
+        dob = form.get("dob", "").strip()
+        problems: list[FieldError] = []
+        if not first_name or len(first_name) > 255:
+            problems.append(FieldError("first_name", "Enter your first name."))
+        if not last_name or len(last_name) > 255:
+            problems.append(FieldError("last_name", "Enter your last name."))
+        if not self.is_valid_email(email):
+            problems.append(FieldError("email", INVALID_EMAIL))
+        elif session.locked_email is not None and email.lower() != session.locked_email.lower():
+            problems.append(FieldError("email", "This e-mail address was set by the business and cannot be changed."))
+        if not _valid_dob(dob, self._core.clock.now().date()):
+            problems.append(FieldError("dob", "Enter your date of birth as YYYY-MM-DD."))
+        community_key = form.get("community") or (widget.communities[0].key if len(widget.communities) == 1 else "")
+        community = widget.community(community_key)
+        if community is None:
+            problems.append(FieldError("community", "Choose the community you belong to."))
+        outcome = form.get("outcome", "positive")
+        if outcome not in ("positive", "negative"):
+            problems.append(FieldError("outcome", "Choose a positive or negative outcome."))
+        if problems or community is None:
+            raise FormInvalid(problems)
+
+        now = self._core.clock.now()
+        tenant = session.account.tenant
+        base = Activity(
+            id=self._ids.uuid4(),
+            account_id=session.account.id,
+            widget_key=widget.key,
+            community_key=community.key,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            dob=dob,
+            outcome="negative",
+            created_at=now,
+            uid=session.uid,
+            token_jti=session.applicant.jti if session.applicant else None,
+        )
+        if outcome == "negative":
+            self._core.store.put(ACTIVITY, tenant, base.id, base)
+            return Outcome(activity=base, outcome="negative")
+
+        cached = self._cached(widget, email)
+        if cached is not None:
+            return Outcome(
+                activity=cached,
+                outcome="positive",
+                code=cached.data,
+                message=widget.action.message,
+                returning=True,
+            )
+
+        code: str | None = None
+        exhausted = False
+        if widget.action.type == "same_code":
+            code = widget.action.code
+        elif widget.action.type == "unique_codes":
+            code = self._next_unique_code(session.account, widget)
+            exhausted = code is None
+        activity = dataclasses.replace(base, outcome="positive", data=code)
+        self._core.store.put(ACTIVITY, tenant, activity.id, activity)
+        if not exhausted and widget.cache_period != "none":
+            self._core.store.put(CACHE, tenant, _cache_key(widget, email), activity.id)
+        if session.applicant is not None and self._settings.applicant_token_single_use:
+            self._core.store.put(SPENT, tenant, session.applicant.jti, isoformat_z(now))
+        self._send_webhooks(session.account, widget, activity)
+        return Outcome(
+            activity=activity,
+            outcome="positive",
+            code=code,
+            message=widget.action.message,
+            codes_exhausted=exhausted,
+        )
+
+    def _cached(self, widget: Widget, email: str) -> Activity | None:
+        """The earlier positive verification of this applicant, if the cache period still covers it."""
+        if widget.cache_period == "none":
+            return None
+        period = CACHE_PERIODS[widget.cache_period]
+        tenant = tenant_of(widget.account_id)
+        activity_id = self._core.store.get(CACHE, tenant, _cache_key(widget, email))
+        activity: Activity | None = self._core.store.get(ACTIVITY, tenant, activity_id) if activity_id else None
+        if activity is None:
+            return None
+        if period is not None and self._core.clock.now() >= activity.created_at + period:
+            return None
+        return activity
+
+    def _next_unique_code(self, account: Account, widget: Widget) -> str | None:
+        used: int = self._core.store.get(CODES, account.tenant, widget.key) or 0
+        if used >= len(widget.action.codes):
+            return None
+        self._core.store.put(CODES, account.tenant, widget.key, used + 1)
+        return widget.action.codes[used]
+
+    def codes_left(self, widget: Widget) -> int | None:
+        if widget.action.type != "unique_codes":
+            return None
+        used: int = self._core.store.get(CODES, tenant_of(widget.account_id), widget.key) or 0
+        return max(0, len(widget.action.codes) - used)
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def set_webhook_url(self, account_id: str, url: str | None, widget_key: str | None = None) -> None:
+        account = self.directory.accounts.get(account_id)
+        if account is None:
+            raise NotFound(f"No account {account_id!r}")
+        if widget_key is not None and widget_key not in account.widgets:
+            raise NotFound(f"No widget {widget_key!r} in account {account_id!r}")
+        key = f"widget:{widget_key}" if widget_key else "account"
+        self._core.store.put(WEBHOOK_URLS, account.tenant, key, WebhookUrl(url))
+
+    def webhook_url(self, account: Account, widget: Widget | None = None) -> str | None:
+        key = f"widget:{widget.key}" if widget else "account"
+        override: WebhookUrl | None = self._core.store.get(WEBHOOK_URLS, account.tenant, key)
+        if override is not None:
+            return override.url
+        return widget.webhook_url if widget else account.webhook_url
+
+    def _send_webhooks(self, account: Account, widget: Widget, activity: Activity) -> list[Delivery]:
+        """One delivery to the widget URL and one to the account URL; one only when they are equal."""
+        community = widget.community(activity.community_key)
+        assert community is not None
+        record: dict[str, Any] = {
+            "first_name": activity.first_name,
+            "last_name": activity.last_name,
+            "email": activity.email,
+        }
+        if activity.data is not None:
+            record["discount_code"] = activity.data
+        record.update(
+            {
+                "time": activity.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "group_short": community.key,
+                "group": community.name,
+                "widget_key": widget.key,
+            }
+        )
+        if activity.uid is not None:
+            record["uid"] = activity.uid
+        body = laravel_json({"data": [record]})
+        targets: dict[str, str] = {}
+        for target, url in (
+            ("widget:" + widget.key, self.webhook_url(account, widget)),
+            ("account", self.webhook_url(account)),
+        ):
+            if url and url not in targets.values():
+                targets[target] = url
+        return [
+            self._core.outbox.enqueue(
+                vendor=VENDOR,
+                tenant=account.tenant,
+                event_type=EVENT_TYPE,
+                event_id=activity.id,
+                target=target,
+                url=url,
+                body=body,
+                delivery_id=self._ids.uuid4(),
+                meta={"widget_key": widget.key},
+            )
+            for target, url in targets.items()
+        ]
+
+    def _prepare_delivery(self, delivery: Delivery, timestamp: int) -> Prepared | None:
+        account = next((a for a in self.directory.accounts.values() if a.tenant == delivery.tenant), None)
+        if account is None:
+            return None
+        return Prepared(url=delivery.url, headers={"X-VFYPS-Key": account.api_key})
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def report(self, account: Account, query: Mapping[str, str]) -> dict[str, Any]:
+        page = _page(query.get("page"))
+        start = _date_param(query, "startDate", "start date")
+        end = _date_param(query, "endDate", "end date")
+        widget_key = query.get("widget_key") or None
+        community_key = query.get("community_key") or None
+        search = (query.get("search") or "").strip().lower()
+        for name in ("widget_key", "community_key", "search"):
+            if len(query.get(name) or "") > 255:
+                raise VerifyPassError(
+                    f"The {laravel_attribute(name)} field must not be greater than 255 characters.",
+                    status=422,
+                )
+
+        def matches(activity: Activity) -> bool:
+            day = activity.created_at.date()
+            return (
+                activity.outcome == "positive"
+                and (widget_key is None or activity.widget_key == widget_key)
+                and (community_key is None or activity.community_key == community_key)
+                and (start is None or day >= start)
+                and (end is None or day <= end)
+                and (
+                    not search
+                    or search in activity.email.lower()
+                    or search in activity.last_name.lower()
+                    or (activity.uid is not None and search in activity.uid.lower())
+                )
+            )
+
+        found = [activity for activity in self._core.store.values(ACTIVITY, account.tenant) if matches(activity)]
+        found.reverse()  # newest first (records are stored oldest first)
+        max_page = max(1, math.ceil(len(found) / PAGE_SIZE))
+        rows = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return {"count": len(found), "maxPage": max_page, "data": [activity.to_report() for activity in rows]}
+
+    def activity(self, account_id: str) -> list[Activity]:
+        return list(self._core.store.values(ACTIVITY, tenant_of(account_id)))
+
+
+class FormInvalid(SandboxError):
+    """The widget form has problems; the page shows each next to its field."""
+
+    status = 422
+
+    def __init__(self, problems: list[FieldError]) -> None:
+        super().__init__("; ".join(problem.message for problem in problems), details=problems)
+
+
+def _cache_key(widget: Widget, email: str) -> str:
+    return f"{widget.key}:{email.lower()}"
+
+
+def _valid_dob(value: str, today: date) -> bool:
+    if not DATE.fullmatch(value):
+        return False
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        return False
+    return date(1900, 1, 1) <= born <= today
+
+
+def _page(raw: str | None) -> int:
+    if raw is None:
+        return 1
+    if not raw.isascii() or not raw.isdigit():
+        raise VerifyPassError("The page field must be an integer.", status=422)
+    page = int(raw)
+    if page < 1:
+        raise VerifyPassError("The page field must be at least 1.", status=422)
+    if page > MAX_PAGE:
+        raise VerifyPassError(f"The page field must not be greater than {MAX_PAGE}.", status=422)
+    return page
+
+
+def _date_param(query: Mapping[str, str], name: str, attribute: str) -> date | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    message = f"The {attribute} field must match the format Y-m-d."
+    if not DATE.fullmatch(raw):
+        raise VerifyPassError(message, status=422)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise VerifyPassError(message, status=422) from exc
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("expected an integer")
+    return value
