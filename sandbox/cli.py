@@ -27,18 +27,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
     parser.add_argument("--seed", type=int, help="seed for ids, tokens, people and secrets (default: random)")
-    parser.add_argument(
-        "--fixtures", type=Path, help="directory of fixture files (default: the bundled ones)"
-    )
-    parser.add_argument(
-        "--public-url", help="base URL used in redirect URIs and pages (default: the request's)"
-    )
-    parser.add_argument(
-        "--token-ttl", type=int, help="SEEK Pass access-token lifetime in seconds (default: 7200)"
-    )
-    parser.add_argument(
-        "--request-ttl", type=int, help="SEEK Pass request expiry in seconds (default: 172800)"
-    )
+    parser.add_argument("--fixtures", type=Path, help="directory of fixture files (default: the bundled ones)")
+    parser.add_argument("--public-url", help="base URL used in redirect URIs and pages (default: the request's)")
+    parser.add_argument("--token-ttl", type=int, help="SEEK Pass access-token lifetime in seconds (default: 7200)")
+    parser.add_argument("--request-ttl", type=int, help="SEEK Pass request expiry in seconds (default: 172800)")
     parser.add_argument(
         "--retry-schedule",
         type=_parse_schedule,
@@ -53,9 +45,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="also send vwsp_request.incomplete when a user opens a SEEK Pass link",
     )
-    parser.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
-    )
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
 def banner(settings: Settings, seed: int, host: str, port: int) -> str:
@@ -116,9 +106,7 @@ def serve(args: argparse.Namespace) -> int:
             if not self.should_exit:
                 print(text, flush=True)
 
-    config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False
-    )
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
     Server(config).run()
     return 0
 

@@ -71,9 +71,7 @@ def receiver_server(status: int = 200) -> Iterator[tuple[str, queue.Queue[Receiv
         def _record(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            inbox.put(
-                Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            )
+            inbox.put(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.end_headers()

@@ -106,10 +106,7 @@ def write_fixtures(tmp_path: Path, text: str) -> Path:
 async def test_fixtures_can_be_replaced(tmp_path: Path, clock: Clock) -> None:
     directory = write_fixtures(
         tmp_path,
-        "partners:\n"
-        "  - client_id: ci-partner\n"
-        "    client_secret: ci-secret-123\n"
-        "    scopes: [read.digital_identity]\n",
+        "partners:\n  - client_id: ci-partner\n    client_secret: ci-secret-123\n    scopes: [read.digital_identity]\n",
     )
     app = create_app(Settings(seed=1, clock=clock, fixtures_dir=directory))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:

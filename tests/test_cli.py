@@ -36,9 +36,7 @@ def test_bad_fixtures_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     assert "Traceback" not in err
 
 
-def test_bad_settings_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PASSBOX_TOKEN_TTL", "soon")
     assert main(["serve"]) == 2
     assert "PASSBOX_TOKEN_TTL" in capsys.readouterr().err

@@ -103,9 +103,7 @@ class Delivery:
             "created_at": isoformat_z(self.created_at, micro=True),
             "status": self.status,
             "max_attempts": self.max_attempts,
-            "next_attempt_at": isoformat_z(self.next_attempt_at, micro=True)
-            if self.next_attempt_at
-            else None,
+            "next_attempt_at": isoformat_z(self.next_attempt_at, micro=True) if self.next_attempt_at else None,
             "note": self.note,
             "attempts": [attempt.to_dict() for attempt in self.attempts],
         }
@@ -208,9 +206,7 @@ class Outbox:
         return delivery
 
     def _schedule(self, delivery: Delivery, when: datetime) -> None:
-        self._scheduler.call_at(
-            when, lambda: self.attempt(delivery.tenant, delivery.id), key=self._key(delivery)
-        )
+        self._scheduler.call_at(when, lambda: self.attempt(delivery.tenant, delivery.id), key=self._key(delivery))
 
     @staticmethod
     def _key(delivery: Delivery) -> str:
@@ -277,9 +273,7 @@ class Outbox:
             return None
         attempts = (*current.attempts, attempt)
         if attempt.ok:
-            updated = dataclasses.replace(
-                current, status="delivered", attempts=attempts, next_attempt_at=None
-            )
+            updated = dataclasses.replace(current, status="delivered", attempts=attempts, next_attempt_at=None)
         elif number >= current.max_attempts:
             updated = dataclasses.replace(
                 current, status="failed", attempts=attempts, next_attempt_at=None, note="out of attempts"

@@ -68,9 +68,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, use
             SessionFinished: "This request is already finished",
             SessionOwnedByOther: "This link belongs to someone else",
         }
-        heading = next(
-            (text for kind, text in headings.items() if isinstance(exc, kind)), "Something is wrong"
-        )
+        heading = next((text for kind, text in headings.items() if isinstance(exc, kind)), "Something is wrong")
         return pages.render(
             "seekpass/problem.html",
             status=exc.status,

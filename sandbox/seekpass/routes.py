@@ -84,9 +84,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
     async def webhooks(request: Request) -> Response:
         partner = backend.authorize(request.headers.get("authorization"))
         if request.method == "GET":
-            return RailsJSONResponse(
-                [hook.to_dict(with_secret=show_secret) for hook in backend.list_webhooks(partner)]
-            )
+            return RailsJSONResponse([hook.to_dict(with_secret=show_secret) for hook in backend.list_webhooks(partner)])
         payload = await read_json(request, limit)
         if request.method == "POST":
             return webhook_json(backend.create_webhook(partner, payload).to_dict(with_secret=True), 201)

@@ -8,8 +8,7 @@ from sandbox.core.http import parse_form, parse_json, read_body, read_json
 def make_request(body: bytes, headers: dict[str, str] | None = None, chunks: int = 1) -> Request:
     pieces = [body[i::chunks] for i in range(chunks)] if chunks > 1 else [body]
     messages = [
-        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
-        for i, piece in enumerate(pieces)
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1} for i, piece in enumerate(pieces)
     ]
 
     async def receive() -> dict[str, object]:
@@ -48,9 +47,9 @@ def test_bad_json_is_a_clear_400(body: bytes, message: str) -> None:
 async def test_read_json_checks_the_media_type() -> None:
     with pytest.raises(UnsupportedMediaType, match="text/plain"):
         await read_json(make_request(b"{}", {"content-type": "text/plain"}), 100)
-    assert await read_json(
-        make_request(b'{"a":1}', {"content-type": "application/json; charset=utf-8"}), 100
-    ) == {"a": 1}
+    assert await read_json(make_request(b'{"a":1}', {"content-type": "application/json; charset=utf-8"}), 100) == {
+        "a": 1
+    }
     assert await read_json(make_request(b"{}", {"content-type": "application/merge-patch+json"}), 100) == {}
 
 

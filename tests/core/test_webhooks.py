@@ -112,9 +112,7 @@ async def test_out_of_attempts_is_failed_and_kept(clock: Clock, receiver: Receiv
     ("error", "expected"),
     [
         pytest.param(httpx.ReadTimeout("slow"), "timed out after 10 s", id="timeout"),
-        pytest.param(
-            httpx.ConnectError("connection refused"), "ConnectError: connection refused", id="refused"
-        ),
+        pytest.param(httpx.ConnectError("connection refused"), "ConnectError: connection refused", id="refused"),
     ],
 )
 async def test_transport_errors_are_recorded_and_retried(

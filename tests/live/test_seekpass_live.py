@@ -65,17 +65,13 @@ def test_create_complete_receive_verify_fetch() -> None:
         assert created.status_code == 201
         request_id = created.json()["request_id"]
         redirect_uri = created.json()["redirect_uri"]
-        assert redirect_uri.startswith(
-            f"{base}/partner/verify/digital_identity#clientId=passbox-demo-client&"
-        )
+        assert redirect_uri.startswith(f"{base}/partner/verify/digital_identity#clientId=passbox-demo-client&")
 
         # A browser loads the page (the fragment stays in the browser) ...
         bootstrap = client.get(redirect_uri)
         assert "window.location.hash" in bootstrap.text
         # ... whose script moves the fragment into the query.
-        page = client.get(
-            "/partner/verify/digital_identity", params=dict(parse_qsl(urlsplit(redirect_uri).fragment))
-        )
+        page = client.get("/partner/verify/digital_identity", params=dict(parse_qsl(urlsplit(redirect_uri).fragment)))
         assert "Live Partner wants to verify your identity" in page.text
         params = dict(parse_qsl(urlsplit(redirect_uri).fragment))
         landed = client.post(

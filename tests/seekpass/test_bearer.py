@@ -107,9 +107,7 @@ BAD_TOKENS: list[Any] = [
     pytest.param(
         lambda s, c: (
             "Bearer "
-            + jwt.encode(
-                _claims(c), rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256"
-            )
+            + jwt.encode(_claims(c), rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256")
         ),
         "not signed with HS512",
         id="rs256",
@@ -126,8 +124,7 @@ BAD_TOKENS: list[Any] = [
     ),
     pytest.param(
         lambda s, c: (
-            "Bearer "
-            + jwt.encode({k: v for k, v in _claims(c).items() if k != "jti"}, _app_key(s), algorithm="HS512")
+            "Bearer " + jwt.encode({k: v for k, v in _claims(c).items() if k != "jti"}, _app_key(s), algorithm="HS512")
         ),
         "no jti claim",
         id="missing-jti",
@@ -143,9 +140,7 @@ BAD_TOKENS: list[Any] = [
         id="wrong-issuer",
     ),
     pytest.param(
-        lambda s, c: (
-            "Bearer " + jwt.encode(_claims(c, sub="ghost", client_id="ghost"), _app_key(s), algorithm="HS512")
-        ),
+        lambda s, c: "Bearer " + jwt.encode(_claims(c, sub="ghost", client_id="ghost"), _app_key(s), algorithm="HS512"),
         "no longer exists",
         id="unknown-client",
     ),
@@ -164,9 +159,7 @@ async def test_bad_tokens_get_401_invalid_token(
     assert_invalid_token(response, message)
 
 
-async def test_a_token_works_until_it_expires_on_the_app_clock(
-    client: httpx.AsyncClient, clock: Clock
-) -> None:
+async def test_a_token_works_until_it_expires_on_the_app_clock(client: httpx.AsyncClient, clock: Clock) -> None:
     headers = {"Authorization": f"Bearer {await get_token(client)}"}
     clock.advance(7199)
     assert (await client.get("/api/partner/v2/webhooks", headers=headers)).status_code == 200
@@ -197,16 +190,12 @@ async def test_a_write_only_token_cannot_read_results(client: httpx.AsyncClient)
     write_only = {"Authorization": f"Bearer {await get_token(client, scope='write.digital_identity')}"}
     created = await client.post(CREATE, json=PAYLOAD, headers=write_only)
     assert created.status_code == 201
-    response = await client.get(
-        f"/api/partner/v2/verify/requests/{created.json()['request_id']}", headers=write_only
-    )
+    response = await client.get(f"/api/partner/v2/verify/requests/{created.json()['request_id']}", headers=write_only)
     assert response.status_code == 403
     assert 'scope="read.digital_identity"' in response.headers["www-authenticate"]
 
 
 async def test_webhooks_accept_any_valid_token(client: httpx.AsyncClient) -> None:
     readonly = {"Authorization": f"Bearer {await get_token(client, READONLY_CLIENT)}"}
-    response = await client.post(
-        "/api/partner/v2/webhooks", json={"url": "https://x.example/h"}, headers=readonly
-    )
+    response = await client.post("/api/partner/v2/webhooks", json={"url": "https://x.example/h"}, headers=readonly)
     assert response.status_code == 201

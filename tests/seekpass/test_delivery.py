@@ -37,9 +37,7 @@ def test_the_documented_test_vector() -> None:
 
 
 def test_the_key_is_the_secret_string_not_its_bytes() -> None:
-    wrong = hmac.new(
-        bytes.fromhex(VECTOR_SECRET), f"{VECTOR_TIMESTAMP}.".encode() + VECTOR_BODY, hashlib.sha256
-    )
+    wrong = hmac.new(bytes.fromhex(VECTOR_SECRET), f"{VECTOR_TIMESTAMP}.".encode() + VECTOR_BODY, hashlib.sha256)
     assert wrong.hexdigest().startswith("17e754ff") and wrong.hexdigest().endswith("718a93")
     assert signature(VECTOR_SECRET, VECTOR_TIMESTAMP, VECTOR_BODY) != wrong.hexdigest()
 

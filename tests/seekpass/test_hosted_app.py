@@ -34,9 +34,7 @@ async def test_without_parameters_the_page_reads_the_fragment_with_script(client
     assert "window.location.replace" in response.text
 
 
-async def test_the_page_shows_the_partner_and_the_choice(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_the_page_shows_the_partner_and_the_choice(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     created = await create(
         client,
         await bearer(),
@@ -66,10 +64,7 @@ async def test_verify_redirects_to_the_callback_keeping_its_query(
     clock.advance(30)
     response = await complete(client, created["redirect_uri"], "verify", "passport")
     assert response.status_code == 303
-    assert (
-        response.headers["location"]
-        == "https://partner.example/seekpass/callback?session=abc&request_id=req-1"
-    )
+    assert response.headers["location"] == "https://partner.example/seekpass/callback?session=abc&request_id=req-1"
     body = await result(client, headers, "req-1")
     assert body["status"] == "verified"
     assert body["finalized_at"] == "2026-03-02T09:30:30Z"
@@ -95,9 +90,7 @@ async def test_a_drivers_licence_has_a_state(client: httpx.AsyncClient, bearer: 
     assert credential["document_number"].isdigit()
 
 
-async def test_cancel_redirects_and_reads_canceled(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_cancel_redirects_and_reads_canceled(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     headers = await bearer()
     created = await create(client, headers, request_id="req-2")
     response = await complete(client, created["redirect_uri"], "cancel")
@@ -113,12 +106,8 @@ async def test_cancel_redirects_and_reads_canceled(
     ("callback", "expected"),
     [
         pytest.param("https://p.example/cb", "https://p.example/cb?request_id=r1", id="plain"),
-        pytest.param(
-            "https://p.example/cb?a=1&b=2", "https://p.example/cb?a=1&b=2&request_id=r1", id="query"
-        ),
-        pytest.param(
-            "https://p.example/cb?request_id=spoof", "https://p.example/cb?request_id=r1", id="replaced"
-        ),
+        pytest.param("https://p.example/cb?a=1&b=2", "https://p.example/cb?a=1&b=2&request_id=r1", id="query"),
+        pytest.param("https://p.example/cb?request_id=spoof", "https://p.example/cb?request_id=r1", id="replaced"),
         pytest.param("https://p.example/cb#done", "https://p.example/cb?request_id=r1#done", id="fragment"),
         pytest.param("http://localhost:3000/cb", "http://localhost:3000/cb?request_id=r1", id="localhost"),
     ],
@@ -186,9 +175,7 @@ async def test_the_link_belongs_to_the_first_browser(
     ("params", "status", "text"),
     [
         pytest.param({"clientId": DEMO_CLIENT[0], "content": "nope"}, 404, "not valid", id="unknown-content"),
-        pytest.param(
-            {"clientId": "passbox-other-client", "content": None}, 404, "not valid", id="wrong-client"
-        ),
+        pytest.param({"clientId": "passbox-other-client", "content": None}, 404, "not valid", id="wrong-client"),
     ],
 )
 async def test_bad_links_show_a_clear_page(

@@ -39,9 +39,7 @@ def segment(part: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("path", [TOKEN_URL, "/api/partner/v1/oauth/token"])
-async def test_client_credentials_issue_an_hs512_jwt(
-    client: httpx.AsyncClient, clock: Clock, path: str
-) -> None:
+async def test_client_credentials_issue_an_hs512_jwt(client: httpx.AsyncClient, clock: Clock, path: str) -> None:
     response = await client.post(path, data=form(scope=BOTH_SCOPES), headers={"Accept": "application/json"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
@@ -65,9 +63,7 @@ async def test_client_credentials_issue_an_hs512_jwt(
 
 
 async def test_http_basic_client_authentication(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        TOKEN_URL, data={"grant_type": "client_credentials"}, headers=basic(*DEMO_CLIENT)
-    )
+    response = await client.post(TOKEN_URL, data={"grant_type": "client_credentials"}, headers=basic(*DEMO_CLIENT))
     assert response.status_code == 200
     assert response.json()["scope"] == BOTH_SCOPES
 
@@ -85,9 +81,7 @@ async def test_basic_credentials_are_form_urlencoded_per_rfc_6749(client: httpx.
 async def test_no_scope_means_every_scope_of_the_client(client: httpx.AsyncClient) -> None:
     response = await client.post(TOKEN_URL, data=form(scope=""))
     assert response.json()["scope"] == BOTH_SCOPES
-    readonly = await client.post(
-        TOKEN_URL, data=form(client_id=READONLY_CLIENT[0], client_secret=READONLY_CLIENT[1])
-    )
+    readonly = await client.post(TOKEN_URL, data=form(client_id=READONLY_CLIENT[0], client_secret=READONLY_CLIENT[1]))
     assert readonly.json()["scope"] == "read.digital_identity"
 
 
@@ -100,12 +94,8 @@ async def test_a_subset_of_scopes_is_granted_as_asked(client: httpx.AsyncClient)
 @pytest.mark.parametrize(
     ("data", "headers", "status", "error", "description"),
     [
-        pytest.param(
-            form(grant_type=None), {}, 400, "invalid_request", "grant_type is required", id="no-grant-type"
-        ),
-        pytest.param(
-            form(grant_type="password"), {}, 400, "unsupported_grant_type", "'password'", id="password"
-        ),
+        pytest.param(form(grant_type=None), {}, 400, "invalid_request", "grant_type is required", id="no-grant-type"),
+        pytest.param(form(grant_type="password"), {}, 400, "unsupported_grant_type", "'password'", id="password"),
         pytest.param(
             form(grant_type="authorization_code"),
             {},
@@ -114,21 +104,11 @@ async def test_a_subset_of_scopes_is_granted_as_asked(client: httpx.AsyncClient)
             "client_credentials",
             id="code",
         ),
-        pytest.param(
-            form(grant_type="refresh_token"), {}, 400, "invalid_grant", "Refresh tokens", id="refresh"
-        ),
-        pytest.param(
-            form(client_id=None), {}, 400, "invalid_request", "client_id is required", id="no-client-id"
-        ),
-        pytest.param(
-            form(client_secret=None), {}, 400, "invalid_request", "client_secret is required", id="no-secret"
-        ),
-        pytest.param(
-            form(client_secret="wrong"), {}, 401, "invalid_client", "authentication failed", id="bad-secret"
-        ),
-        pytest.param(
-            form(client_id="nobody"), {}, 401, "invalid_client", "authentication failed", id="unknown"
-        ),
+        pytest.param(form(grant_type="refresh_token"), {}, 400, "invalid_grant", "Refresh tokens", id="refresh"),
+        pytest.param(form(client_id=None), {}, 400, "invalid_request", "client_id is required", id="no-client-id"),
+        pytest.param(form(client_secret=None), {}, 400, "invalid_request", "client_secret is required", id="no-secret"),
+        pytest.param(form(client_secret="wrong"), {}, 401, "invalid_client", "authentication failed", id="bad-secret"),
+        pytest.param(form(client_id="nobody"), {}, 401, "invalid_client", "authentication failed", id="unknown"),
         pytest.param(form(), basic(*DEMO_CLIENT), 400, "invalid_request", "not both", id="basic-and-form"),
         pytest.param(
             {"grant_type": "client_credentials"},
@@ -163,18 +143,14 @@ async def test_a_subset_of_scopes_is_granted_as_asked(client: httpx.AsyncClient)
             id="other-auth-scheme",
         ),
         pytest.param(
-            form(
-                client_id=READONLY_CLIENT[0], client_secret=READONLY_CLIENT[1], scope="write.digital_identity"
-            ),
+            form(client_id=READONLY_CLIENT[0], client_secret=READONLY_CLIENT[1], scope="write.digital_identity"),
             {},
             400,
             "invalid_scope",
             "write.digital_identity",
             id="scope-not-granted",
         ),
-        pytest.param(
-            form(scope="read.everything"), {}, 400, "invalid_scope", "read.everything", id="unknown-scope"
-        ),
+        pytest.param(form(scope="read.everything"), {}, 400, "invalid_scope", "read.everything", id="unknown-scope"),
     ],
 )
 async def test_rfc_6749_errors(

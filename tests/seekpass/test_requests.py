@@ -26,9 +26,7 @@ def request_count(sandbox: Sandbox) -> int:
     return sandbox.core.store.count("seekpass.requests")
 
 
-async def test_create_returns_201_with_the_redirect_uri(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_create_returns_201_with_the_redirect_uri(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     headers = await bearer()
     body = payload(
         request_id="7cbc7e51-82f5-43ec-8d63-b7cdf1170425",
@@ -94,9 +92,7 @@ async def test_same_request_id_after_48h_is_a_new_request(
     assert request_count(sandbox) == 1
 
 
-async def test_partners_never_collide_on_request_ids(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_partners_never_collide_on_request_ids(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     mine, theirs = await bearer(), await bearer(OTHER_CLIENT)
     a = await create(client, mine, request_id="shared-id")
     b = await create(client, theirs, request_id="shared-id")
@@ -139,12 +135,8 @@ async def test_a_public_url_setting_changes_the_redirect_host(clock: Clock) -> N
 
 
 INVALID = [
-    pytest.param(
-        {"callback_url": "https://x.example"}, "display_options", "is required", id="no-display-options"
-    ),
-    pytest.param(
-        payload(display_options={}), "display_options.partner_name", "is required", id="no-partner-name"
-    ),
+    pytest.param({"callback_url": "https://x.example"}, "display_options", "is required", id="no-display-options"),
+    pytest.param(payload(display_options={}), "display_options.partner_name", "is required", id="no-partner-name"),
     pytest.param(
         payload(display_options={"partner_name": "   "}),
         "display_options.partner_name",
@@ -169,16 +161,10 @@ INVALID = [
         "has an invalid format",
         id="logo-not-http",
     ),
-    pytest.param(
-        payload(callback_url="ftp://x.example/cb"), "callback_url", "has an invalid format", id="ftp"
-    ),
-    pytest.param(
-        payload(callback_url="/relative/cb"), "callback_url", "has an invalid format", id="relative"
-    ),
+    pytest.param(payload(callback_url="ftp://x.example/cb"), "callback_url", "has an invalid format", id="ftp"),
+    pytest.param(payload(callback_url="/relative/cb"), "callback_url", "has an invalid format", id="relative"),
     pytest.param(payload(callback_url="https://"), "callback_url", "has an invalid format", id="no-host"),
-    pytest.param(
-        payload(callback_url="https://a b.example"), "callback_url", "has an invalid format", id="space"
-    ),
+    pytest.param(payload(callback_url="https://a b.example"), "callback_url", "has an invalid format", id="space"),
     pytest.param(payload(request_id="a/b"), "request_id", "has an invalid format", id="slash-in-id"),
     pytest.param(payload(request_id="with.dot"), "request_id", "has an invalid format", id="dot-in-id"),
     pytest.param(payload(request_id=""), "request_id", "has an invalid format", id="empty-id"),
@@ -233,9 +219,7 @@ async def test_invalid_bodies_are_422_naming_the_field_and_store_nothing(
     [
         pytest.param(b'{"display_options":', "application/json", 400, "bad_request", id="truncated-json"),
         pytest.param(b"", "application/json", 400, "bad_request", id="empty"),
-        pytest.param(
-            b"partner_name=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type", id="form"
-        ),
+        pytest.param(b"partner_name=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type", id="form"),
         pytest.param(b"{}" + b" " * 70_000, "application/json", 413, "payload_too_large", id="too-large"),
     ],
 )
@@ -262,9 +246,7 @@ async def test_a_new_request_reads_incomplete_with_nulls(
 ) -> None:
     headers = await bearer()
     created = await create(client, headers)
-    response = await client.get(
-        f"/api/partner/v2/verify/requests/{created['request_id']}{suffix}", headers=headers
-    )
+    response = await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}{suffix}", headers=headers)
     assert response.status_code == 200
     assert response.json() == {
         "request_id": created["request_id"],
@@ -304,9 +286,7 @@ async def test_finished_requests_do_not_expire(
     await complete(client, created["redirect_uri"])
     clock.advance(timedelta(days=3))
     headers = await bearer()
-    result = (
-        await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}", headers=headers)
-    ).json()
+    result = (await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}", headers=headers)).json()
     assert result["status"] == "verified"
     assert result["finalized_at"] == "2026-03-02T09:30:00Z"
 

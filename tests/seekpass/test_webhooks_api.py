@@ -19,9 +19,7 @@ SECRET = re.compile(r"^[0-9a-f]{64}$")
 
 
 async def make_hook(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = await client.post(
-        HOOKS, json={"url": "https://partner.example/hooks/seekpass", **body}, headers=headers
-    )
+    response = await client.post(HOOKS, json={"url": "https://partner.example/hooks/seekpass", **body}, headers=headers)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
@@ -40,9 +38,7 @@ async def test_create_returns_the_secret_once(client: httpx.AsyncClient, bearer:
     assert fetched["id"] == created["id"]
 
 
-async def test_name_and_description_are_optional(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_name_and_description_are_optional(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     created = await make_hook(client, await bearer())
     assert created["name"] is None and created["description"] is None
 
@@ -52,9 +48,7 @@ async def test_secret_on_read_is_configurable(clock: Clock) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
         headers = {"Authorization": f"Bearer {await get_token(client)}"}
         created = await make_hook(client, headers)
-        assert (await client.get(f"{HOOKS}/{created['id']}", headers=headers)).json()["secret"] == created[
-            "secret"
-        ]
+        assert (await client.get(f"{HOOKS}/{created['id']}", headers=headers)).json()["secret"] == created["secret"]
         assert (await client.get(HOOKS, headers=headers)).json()[0]["secret"] == created["secret"]
 
 
@@ -93,9 +87,7 @@ async def test_update_with_the_id_in_the_body(client: httpx.AsyncClient, bearer:
 async def test_the_path_id_wins_over_a_body_id(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     headers = await bearer()
     first, second = await make_hook(client, headers), await make_hook(client, headers)
-    response = await client.put(
-        f"{HOOKS}/{first['id']}", json={"id": second["id"], "name": "x"}, headers=headers
-    )
+    response = await client.put(f"{HOOKS}/{first['id']}", json={"id": second["id"], "name": "x"}, headers=headers)
     assert response.json()["id"] == first["id"]
     assert (await client.get(f"{HOOKS}/{second['id']}", headers=headers)).json()["name"] is None
 
@@ -129,9 +121,7 @@ async def test_delete_then_404(client: httpx.AsyncClient, bearer: Callable[..., 
     assert (await client.get(HOOKS, headers=headers)).json() == []
 
 
-async def test_partners_never_see_each_others_webhooks(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_partners_never_see_each_others_webhooks(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     mine, theirs = await bearer(), await bearer(OTHER_CLIENT)
     created = await make_hook(client, mine)
     assert (await client.get(HOOKS, headers=theirs)).json() == []
@@ -151,18 +141,10 @@ async def test_partners_never_see_each_others_webhooks(
     [
         pytest.param("POST", "", {}, "url", "is required", id="create-no-url"),
         pytest.param("POST", "", {"url": "ftp://x.example"}, "url", "has an invalid format", id="create-ftp"),
-        pytest.param(
-            "POST", "", {"url": "x.example/h"}, "url", "has an invalid format", id="create-relative"
-        ),
-        pytest.param(
-            "POST", "", {"url": "https://x.example", "name": "n" * 256}, "name", "too long", id="long-name"
-        ),
-        pytest.param(
-            "POST", "", {"url": "https://x.example", "name": 3}, "name", "must be a string", id="name-int"
-        ),
-        pytest.param(
-            "PUT", "/{id}", {"url": "mailto:a@b.c"}, "url", "has an invalid format", id="update-bad-url"
-        ),
+        pytest.param("POST", "", {"url": "x.example/h"}, "url", "has an invalid format", id="create-relative"),
+        pytest.param("POST", "", {"url": "https://x.example", "name": "n" * 256}, "name", "too long", id="long-name"),
+        pytest.param("POST", "", {"url": "https://x.example", "name": 3}, "name", "must be a string", id="name-int"),
+        pytest.param("PUT", "/{id}", {"url": "mailto:a@b.c"}, "url", "has an invalid format", id="update-bad-url"),
         pytest.param("PUT", "/{id}", {"url": None}, "url", "must be a string", id="update-null-url"),
         pytest.param("PUT", "", {"name": "x"}, "id", "is required", id="body-update-no-id"),
         pytest.param("PUT", "", {"id": "not-a-uuid"}, "id", "must be a valid uuid", id="body-update-bad-id"),
@@ -180,21 +162,15 @@ async def test_invalid_webhook_bodies_are_422_and_change_nothing(
     headers = await bearer()
     existing = await make_hook(client, headers, name="keep")
     before = (await client.get(HOOKS, headers=headers)).json()
-    response = await client.request(
-        method, HOOKS + path_suffix.format(id=existing["id"]), json=body, headers=headers
-    )
+    response = await client.request(method, HOOKS + path_suffix.format(id=existing["id"]), json=body, headers=headers)
     assert response.status_code == 422, response.text
     details = {detail["field"]: detail["message"] for detail in response.json()["details"]}
     assert message in details[field]
     assert (await client.get(HOOKS, headers=headers)).json() == before
 
 
-async def test_unknown_webhook_by_body_id_is_404(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
-    response = await client.put(
-        HOOKS, json={"id": "00000000-0000-4000-8000-000000000000"}, headers=await bearer()
-    )
+async def test_unknown_webhook_by_body_id_is_404(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
+    response = await client.put(HOOKS, json={"id": "00000000-0000-4000-8000-000000000000"}, headers=await bearer())
     assert response.status_code == 404
 
 
@@ -215,9 +191,7 @@ async def test_there_is_a_limit_per_client(clock: Clock) -> None:
         await make_hook(client, other)  # the cap is per client
 
 
-async def test_json_suffix_works_on_webhook_paths(
-    client: httpx.AsyncClient, bearer: Callable[..., Any]
-) -> None:
+async def test_json_suffix_works_on_webhook_paths(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
     headers = await bearer()
     created = await make_hook(client, headers)
     assert (await client.get(f"{HOOKS}/{created['id']}.json", headers=headers)).status_code == 200

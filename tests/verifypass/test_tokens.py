@@ -1,0 +1,153 @@
+"""The applicant token codec: Laravel's encrypter payload, and every way a token can be broken."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from sandbox.core.rand import Rand
+from sandbox.verifypass.tokens import TokenCodec, TokenError
+
+KEY = bytes(range(32))
+
+
+def codec(key: bytes = KEY, seed: int = 1) -> TokenCodec:
+    return TokenCodec(key, Rand(seed).stream("iv"))
+
+
+def payload_of(token: str) -> dict[str, str]:
+    decoded: dict[str, str] = json.loads(base64.b64decode(token, validate=True))
+    return decoded
+
+
+def rebuild(payload: dict[str, str]) -> str:
+    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def test_round_trip() -> None:
+    tokens = codec()
+    for plaintext in (b"", b"x", b"0123456789abcdef", "héllo wörld".encode(), b"{" * 1000):
+        assert tokens.decrypt(tokens.encrypt(plaintext)) == plaintext
+    assert tokens.decrypt_json(tokens.encrypt_json({"a": "b/c"})) == {"a": "b/c"}
+
+
+def test_the_token_is_base64_json_with_exactly_the_four_keys() -> None:
+    token = codec().encrypt(b'{"email":"a@b.co"}')
+    assert token.startswith("eyJpdiI6")  # base64 of '{"iv":', like the vendor's sample
+    raw = base64.b64decode(token, validate=True)
+    payload = json.loads(raw)
+    assert list(payload) == ["iv", "value", "mac", "tag"]
+    assert payload["tag"] == ""
+    assert len(base64.b64decode(payload["iv"])) == 16
+    assert len(base64.b64decode(payload["value"])) % 16 == 0
+    # Laravel's MAC: hex HMAC-SHA256 over the base64 iv and value strings, keyed with the key.
+    expected = hmac.new(KEY, (payload["iv"] + payload["value"]).encode(), hashlib.sha256).hexdigest()
+    assert payload["mac"] == expected
+    # Compact JSON with unescaped slashes (json_encode(..., JSON_UNESCAPED_SLASHES)).
+    assert raw == json.dumps(payload, separators=(",", ":")).encode()
+    assert b"\\/" not in raw
+
+
+def test_each_token_has_its_own_iv() -> None:
+    tokens = codec()
+    first, second = tokens.encrypt(b"same"), tokens.encrypt(b"same")
+    assert payload_of(first)["iv"] != payload_of(second)["iv"]
+    assert payload_of(first)["value"] != payload_of(second)["value"]
+
+
+def test_the_same_seed_gives_the_same_tokens() -> None:
+    assert codec(seed=5).encrypt(b"x") == codec(seed=5).encrypt(b"x")
+    assert codec(seed=5).encrypt(b"x") != codec(seed=6).encrypt(b"x")
+
+
+def _flip(text: str) -> str:
+    """Change one character of a base64 or hex string, keeping it well-formed."""
+    index = len(text) // 2
+    replacement = "A" if text[index] != "A" else "B"
+    if all(c in "0123456789abcdef" for c in text):
+        replacement = "0" if text[index] != "0" else "1"
+    return text[:index] + replacement + text[index + 1 :]
+
+
+@pytest.mark.parametrize("field", ["iv", "value", "mac"])
+def test_tampering_with_any_part_is_refused(field: str) -> None:
+    tokens = codec()
+    payload = payload_of(tokens.encrypt(b'{"email":"a@b.co","lock_email":true}'))
+    payload[field] = _flip(payload[field])
+    with pytest.raises(TokenError, match="MAC is invalid"):
+        tokens.decrypt(rebuild(payload))
+
+
+def test_a_recomputed_mac_without_the_key_does_not_help() -> None:
+    tokens = codec()
+    payload = payload_of(tokens.encrypt(b"secret"))
+    payload["value"] = _flip(payload["value"])
+    payload["mac"] = hmac.new(b"\x00" * 32, (payload["iv"] + payload["value"]).encode(), hashlib.sha256).hexdigest()
+    with pytest.raises(TokenError, match="MAC is invalid"):
+        tokens.decrypt(rebuild(payload))
+
+
+def test_the_tag_is_not_authenticated_but_harmless() -> None:
+    # Laravel ignores `tag` for CBC; changing it changes nothing.
+    tokens = codec()
+    payload = payload_of(tokens.encrypt(b"data"))
+    payload["tag"] = "ignored"
+    assert tokens.decrypt(rebuild(payload)) == b"data"
+
+
+def test_a_token_from_another_key_is_refused() -> None:
+    foreign = codec(key=b"\x01" * 32).encrypt(b"data")
+    with pytest.raises(TokenError, match="MAC is invalid"):
+        codec().decrypt(foreign)
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        pytest.param("", "empty", id="empty"),
+        pytest.param("x" * 9000, "too long", id="too-long"),
+        pytest.param("not base64!", "not base64", id="not-base64"),
+        pytest.param(base64.b64encode(b"[1,2]").decode(), "lacks iv", id="json-array"),
+        pytest.param(base64.b64encode(b'{"iv":"a"}').decode(), "lacks iv", id="missing-keys"),
+        pytest.param(base64.b64encode(b'{"iv":1,"value":"a","mac":"b"}').decode(), "lacks iv", id="iv-not-string"),
+        pytest.param(base64.b64encode(b"not json").decode(), "not base64 of a JSON", id="not-json"),
+    ],
+)
+def test_malformed_tokens_are_refused(token: str, message: str) -> None:
+    with pytest.raises(TokenError, match=message):
+        codec().decrypt(token)
+
+
+def test_wrong_lengths_with_a_valid_mac_are_refused() -> None:
+    tokens = codec()
+    iv = base64.b64encode(b"short").decode()
+    value = base64.b64encode(b"x" * 16).decode()
+    mac = hmac.new(KEY, (iv + value).encode(), hashlib.sha256).hexdigest()
+    with pytest.raises(TokenError, match="wrong length"):
+        tokens.decrypt(rebuild({"iv": iv, "value": value, "mac": mac, "tag": ""}))
+
+
+def test_bad_padding_with_a_valid_mac_is_refused() -> None:
+    tokens = codec()
+    iv = base64.b64encode(b"\x00" * 16).decode()
+    value = base64.b64encode(b"\x00" * 16).decode()
+    mac = hmac.new(KEY, (iv + value).encode(), hashlib.sha256).hexdigest()
+    with pytest.raises(TokenError, match="could not be decrypted"):
+        tokens.decrypt(rebuild({"iv": iv, "value": value, "mac": mac, "tag": ""}))
+
+
+def test_json_content_must_be_an_object() -> None:
+    tokens = codec()
+    with pytest.raises(TokenError, match="not an object"):
+        tokens.decrypt_json(tokens.encrypt(b"[1]"))
+    with pytest.raises(TokenError, match="not JSON"):
+        tokens.decrypt_json(tokens.encrypt(b"plain"))
+
+
+def test_keys_must_be_aes_256() -> None:
+    with pytest.raises(ValueError, match="32-byte"):
+        TokenCodec(b"short", Rand(1).stream("iv"))
