@@ -8,8 +8,9 @@ sleeps to wait for anything.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -95,6 +96,27 @@ async def client(app: Starlette, sandbox: Sandbox) -> AsyncIterator[httpx.AsyncC
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
         yield http
     await sandbox.core.outbox.aclose()
+
+
+class Wired(NamedTuple):
+    client: httpx.AsyncClient
+    sandbox: Sandbox
+
+
+@pytest.fixture
+def make_client(clock: Clock, receiver: Receiver) -> Callable[..., AbstractAsyncContextManager[Wired]]:
+    """``async with make_client(token_ttl=60) as (client, sandbox)``: a client on a fresh app
+    whose settings differ from the default ones (same clock and receiver as the test)."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[Wired]:
+        settings = Settings(**{"seed": 1, "clock": clock, "webhook_transport": receiver.transport, **overrides})
+        app = create_app(settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
+            yield Wired(http, app.state.sandbox)
+        await app.state.sandbox.core.outbox.aclose()
+
+    return make
 
 
 async def get_token(

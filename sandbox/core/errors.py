@@ -53,6 +53,22 @@ class SandboxError(Exception):
         self.headers = dict(headers or {})
 
 
+ROUTING_CODES = {404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
+
+
+def error_body(exc: SandboxError) -> dict[str, object]:
+    """The ``{"error": <code>, "message": ..., "details": [...]}`` envelope (details only when any)."""
+    body: dict[str, object] = {"error": exc.code, "message": exc.message}
+    if exc.details:
+        body["details"] = [detail.to_dict() for detail in exc.details]
+    return body
+
+
+def routing_error_body(status: int, message: str) -> dict[str, object]:
+    """The same envelope for errors raised by routing itself (unknown path, wrong method)."""
+    return {"error": ROUTING_CODES.get(status, "error"), "message": message}
+
+
 class BadRequest(SandboxError):
     status = 400
     code = "bad_request"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-from sandbox.core.errors import SandboxError
+from sandbox.core.errors import SandboxError, error_body, routing_error_body
 from sandbox.core.responses import RailsJSONResponse
 
 REALM = "SEEK Pass"
@@ -61,13 +61,9 @@ def render(exc: SandboxError) -> Response:
         body: dict[str, object] = {"error": exc.code, "error_description": exc.message}
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache", **exc.headers}
         return RailsJSONResponse(body, status_code=exc.status, headers=headers)
-    body = {"error": exc.code, "message": exc.message}
-    if exc.details:
-        body["details"] = [detail.to_dict() for detail in exc.details]
-    return RailsJSONResponse(body, status_code=exc.status, headers=exc.headers)
+    return RailsJSONResponse(error_body(exc), status_code=exc.status, headers=exc.headers)
 
 
 def render_status(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     """Errors raised by routing itself (unknown path, wrong method)."""
-    code = {404: "not_found", 405: "method_not_allowed", 500: "internal_error"}.get(status, "error")
-    return RailsJSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+    return RailsJSONResponse(routing_error_body(status, message), status_code=status, headers=headers)

@@ -11,12 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
-from sandbox.app import Sandbox, create_app
+from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
 from sandbox.seekpass.signing import signature
-from sandbox.settings import Settings
-from tests.conftest import BASE_URL, OTHER_CLIENT, START, Receiver, get_token
+from tests.conftest import OTHER_CLIENT, Receiver, get_token
 from tests.seekpass.helpers import complete, create, open_app
 
 HOOKS = "/api/partner/v2/webhooks"
@@ -248,22 +248,15 @@ async def test_deleting_a_webhook_abandons_its_pending_deliveries(
     assert delivery.status == "abandoned"
 
 
-async def test_the_incomplete_event_is_off_by_default_and_can_be_enabled(receiver: Receiver) -> None:
-    for enabled, expected in [(False, []), (True, ["vwsp_request.incomplete"])]:
-        receiver.requests.clear()
-        app = create_app(
-            Settings(
-                seed=1,
-                clock=Clock.frozen(START),
-                incomplete_event=enabled,
-                webhook_transport=receiver.transport,
-            )
-        )
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-            headers = {"Authorization": f"Bearer {await get_token(client)}"}
-            await hook(client, headers)
-            created = await create(client, headers)
-            await open_app(client, created["redirect_uri"])
-            await open_app(client, created["redirect_uri"])  # opening twice sends it once
-            await app.state.sandbox.core.scheduler.drain()
-        assert [body["type"] for body in receiver.bodies()] == expected
+@pytest.mark.parametrize(("enabled", "expected"), [(False, []), (True, ["vwsp_request.incomplete"])])
+async def test_the_incomplete_event_is_off_by_default_and_can_be_enabled(
+    make_client: Callable[..., Any], receiver: Receiver, enabled: bool, expected: list[str]
+) -> None:
+    async with make_client(incomplete_event=enabled) as (client, sandbox):
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
+        await hook(client, headers)
+        created = await create(client, headers)
+        await open_app(client, created["redirect_uri"])
+        await open_app(client, created["redirect_uri"])  # opening twice sends it once
+        await sandbox.core.scheduler.drain()
+    assert [body["type"] for body in receiver.bodies()] == expected

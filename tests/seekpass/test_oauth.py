@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import jwt
@@ -192,9 +194,8 @@ async def test_oversized_body_is_413_in_the_oauth_shape(client: httpx.AsyncClien
     assert response.json()["error"] == "invalid_request"
 
 
-async def test_token_lifetime_is_configurable() -> None:
-    app = create_app(Settings(seed=1, token_ttl=60, clock=Clock.frozen("2026-01-01T00:00:00Z")))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+async def test_token_lifetime_is_configurable(make_client: Callable[..., Any]) -> None:
+    async with make_client(token_ttl=60) as (client, _):
         response = await client.post(TOKEN_URL, data=form())
     assert response.json()["expires_in"] == 60
 

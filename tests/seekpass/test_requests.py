@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox, create_app
+from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
-from sandbox.settings import Settings
-from tests.conftest import BASE_URL, OTHER_CLIENT
+from tests.conftest import OTHER_CLIENT, get_token
 from tests.seekpass.helpers import CREATE, complete, create, payload
 
 REDIRECT = re.compile(
@@ -117,20 +116,9 @@ async def test_another_partners_request_is_404(client: httpx.AsyncClient, bearer
     }
 
 
-async def test_a_public_url_setting_changes_the_redirect_host(clock: Clock) -> None:
-    app = create_app(Settings(seed=1, clock=clock, public_url="https://passbox.ci.example/"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        token = (
-            await client.post(
-                "/api/partner/v1/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": "passbox-demo-client",
-                    "client_secret": "passbox-demo-secret",
-                },
-            )
-        ).json()["access_token"]
-        created = await create(client, {"Authorization": f"Bearer {token}"})
+async def test_a_public_url_setting_changes_the_redirect_host(make_client: Callable[..., Any]) -> None:
+    async with make_client(public_url="https://passbox.ci.example/") as (client, _):
+        created = await create(client, {"Authorization": f"Bearer {await get_token(client)}"})
     assert created["redirect_uri"].startswith("https://passbox.ci.example/partner/verify/digital_identity#")
 
 
@@ -291,20 +279,9 @@ async def test_finished_requests_do_not_expire(
     assert result["finalized_at"] == "2026-03-02T09:30:00Z"
 
 
-async def test_request_expiry_is_configurable(clock: Clock) -> None:
-    app = create_app(Settings(seed=1, clock=clock, request_ttl=60))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        token = (
-            await client.post(
-                "/api/partner/v1/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": "passbox-demo-client",
-                    "client_secret": "passbox-demo-secret",
-                },
-            )
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+async def test_request_expiry_is_configurable(make_client: Callable[..., Any], clock: Clock) -> None:
+    async with make_client(request_ttl=60) as (client, _):
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
         created = await create(client, headers)
         clock.advance(60)
         result = await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}", headers=headers)

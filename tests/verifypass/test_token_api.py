@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.app import Sandbox, create_app
+from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
-from sandbox.settings import Settings
-from tests.conftest import BASE_URL
 from tests.verifypass.helpers import KEY, backend_of
 
 TOKEN = "/api/v2/token"
@@ -155,11 +154,10 @@ async def test_the_key_is_checked_before_the_body(client: httpx.AsyncClient) -> 
     assert response.json() == {"error": "Invalid API key."}
 
 
-async def test_token_lifetime_is_configurable(clock: Clock) -> None:
-    app = create_app(Settings(seed=1, clock=clock, applicant_token_ttl=600))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+async def test_token_lifetime_is_configurable(make_client: Callable[..., Any]) -> None:
+    async with make_client(applicant_token_ttl=600) as (client, sandbox):
         token = (await client.post(TOKEN, json={}, headers=KEY)).json()["token"]
-    content = backend_of(app.state.sandbox).codec.decrypt_json(token)
+    content = backend_of(sandbox).codec.decrypt_json(token)
     assert content["exp"] - content["iat"] == 600
 
 

@@ -6,8 +6,10 @@ import base64
 import json
 import re
 import shutil
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -206,9 +208,8 @@ async def test_a_token_is_spent_by_a_positive_verification(client: httpx.AsyncCl
     assert "already used" in again.text
 
 
-async def test_single_use_can_be_turned_off(clock: Clock) -> None:
-    app = create_app(Settings(seed=1, clock=clock, applicant_token_single_use=False))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+async def test_single_use_can_be_turned_off(make_client: Callable[..., Any]) -> None:
+    async with make_client(applicant_token_single_use=False) as (client, _):
         token = await make_token(client)
         await submit(client, query={"token": token})
         assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
