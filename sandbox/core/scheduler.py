@@ -49,8 +49,24 @@ class Scheduler:
         self._running: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(max_concurrency)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.errors: deque[str] = deque(maxlen=100)
-        clock.subscribe(self._wake.set)
+        clock.subscribe(self._wake_up)
+
+    def _wake_up(self) -> None:
+        """Wake the background loop; safe from any thread (a test may move a shared clock)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._wake.set()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -61,7 +77,7 @@ class Scheduler:
         entry = _Entry(when, next(self._seq), key, job)
         heapq.heappush(self._heap, entry)
         self._by_key[key] = entry
-        self._wake.set()
+        self._wake_up()
         return key
 
     def cancel(self, key: str) -> bool:
@@ -130,6 +146,7 @@ class Scheduler:
             await asyncio.gather(*list(self._running))
 
     async def run_forever(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while True:
             self._start_due()
             self._wake.clear()

@@ -127,3 +127,21 @@ async def test_clear_keys_forgets_a_prefix(clock: Clock) -> None:
     scheduler.call_at(clock.now(), lambda: ran.append("c"))
     scheduler.clear()
     assert await scheduler.drain() == 0
+
+
+async def test_moving_the_clock_from_another_thread_wakes_the_loop(clock: Clock) -> None:
+    """A live-server test advances a clock shared with the server's thread."""
+    import threading
+
+    scheduler = Scheduler(clock)
+    done = asyncio.Event()
+    scheduler.call_at(clock.now() + timedelta(minutes=5), done.set)
+    loop = asyncio.create_task(scheduler.run_forever())
+    try:
+        await asyncio.sleep(0)
+        mover = threading.Thread(target=clock.advance, args=(timedelta(minutes=5),))
+        mover.start()
+        mover.join()
+        await asyncio.wait_for(done.wait(), timeout=5)
+    finally:
+        loop.cancel()
