@@ -7,6 +7,7 @@ sleeps to wait for anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,9 +39,12 @@ class Receiver:
     default_status: int = 200
     responses: list[int | Exception] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
         if self.responses:
             outcome = self.responses.pop(0)
             if isinstance(outcome, Exception):
@@ -51,6 +55,13 @@ class Receiver:
     @property
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[httpx.Request]:
+        """Block until ``count`` requests arrived (deliveries from a server thread); no polling."""
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise AssertionError(f"expected {count} webhook deliveries, got {len(self.requests)}")
+            return list(self.requests)
 
     def bodies(self) -> list[dict[str, Any]]:
         import json

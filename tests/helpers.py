@@ -36,10 +36,10 @@ class _Server(uvicorn.Server):
 
 
 @contextmanager
-def live_server(app: Starlette) -> Iterator[str]:
+def live_server(app: Starlette, log_level: str = "warning") -> Iterator[str]:
     """Serve ``app`` with uvicorn (lifespan on) on a free loopback port; yield its base URL."""
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
     thread = threading.Thread(target=server.run, name="passbox-live", daemon=True)
     thread.start()
     if not server.ready.wait(timeout=15):
