@@ -53,7 +53,16 @@ class SandboxError(Exception):
         self.headers = dict(headers or {})
 
 
-ROUTING_CODES = {404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
+ROUTING_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
 
 
 def error_body(exc: SandboxError) -> dict[str, object]:

@@ -26,6 +26,10 @@ class Stream:
     def __init__(self, seed: int) -> None:
         self._random = random.Random(seed)
 
+    def reseed(self, seed: int) -> None:
+        """Start the stream over (holders of this stream see the reset too)."""
+        self._random.seed(seed)
+
     @property
     def random(self) -> random.Random:
         return self._random
@@ -80,5 +84,6 @@ class Rand:
         return self.keyed("key", name).token_bytes(n)
 
     def reset(self) -> None:
-        """Back to the state right after the seed was set."""
-        self._streams.clear()
+        """Back to the state right after the seed was set, for every stream handed out."""
+        for name, stream in self._streams.items():
+            stream.reseed(derive_seed(self.seed, name))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sandbox.core.clock import Clock
 from sandbox.core.fakedata import FakeData
 from sandbox.core.pages import Pages
+from sandbox.core.personas import Persona
 from sandbox.core.rand import Rand
 from sandbox.core.scheduler import Scheduler
 from sandbox.core.store import Store
@@ -22,3 +24,4 @@ class Core:
     scheduler: Scheduler
     outbox: Outbox
     pages: Pages
+    personas: Mapping[str, Persona]

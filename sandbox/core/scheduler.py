@@ -102,7 +102,8 @@ class Scheduler:
         self._by_key.clear()
 
     def clear_keys(self, prefix: str) -> None:
-        """Forget the scheduled jobs whose key starts with ``prefix``."""
+        """Forget the scheduled jobs whose key starts with ``prefix`` (by convention a job of a
+        tenant has a key starting ``"<tenant>|"``, so one tenant can be reset alone)."""
         for key in [key for key in self._by_key if key.startswith(prefix)]:
             self.cancel(key)
 

@@ -25,6 +25,9 @@ class Vendor:
     prefixes: tuple[str, ...]
     render_status: StatusRenderer
     backend: Any = None
+    # The hosted pages, as (method, path template, operation name), so faults and the journal
+    # can name them like API operations.
+    pages: tuple[tuple[str, str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def owns(self, path: str) -> bool:

@@ -13,6 +13,7 @@ between attempts. Nothing is dropped while attempts remain.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "passbox-webhooks/0.1"
 
 Status = Literal["pending", "delivered", "failed", "abandoned"]
+FaultKind = Literal["fail", "duplicate", "reorder", "stale_timestamp"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("fail", "duplicate", "reorder", "stale_timestamp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class Attempt:
     response_body: str | None
     latency_ms: float
     error: str | None
+    fault: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,6 +73,7 @@ class Attempt:
             "response_body": self.response_body,
             "latency_ms": round(self.latency_ms, 3),
             "error": self.error,
+            "fault": self.fault,
         }
 
 
@@ -89,6 +94,9 @@ class Delivery:
     next_attempt_at: datetime | None = None
     note: str | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+    # Injected faults applied to this delivery, in order (held back, duplicated, ...).
+    faults: tuple[str, ...] = ()
+    held: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,7 +113,45 @@ class Delivery:
             "max_attempts": self.max_attempts,
             "next_attempt_at": isoformat_z(self.next_attempt_at, micro=True) if self.next_attempt_at else None,
             "note": self.note,
+            "faults": list(self.faults),
             "attempts": [attempt.to_dict() for attempt in self.attempts],
+        }
+
+
+@dataclass
+class WebhookFault:
+    """An injected delivery fault: applies to the next ``remaining`` deliveries it matches.
+
+    - ``fail``: the attempt is not sent and counts as failed (so it is retried);
+    - ``duplicate``: the event is sent twice, one request right after the other;
+    - ``reorder``: the delivery is held back ``delay_seconds`` (app clock), so later events
+      arrive first;
+    - ``stale_timestamp``: the attempt is signed with a timestamp ``stale_by`` seconds old,
+      outside a receiver's tolerance (SEEK Pass; VerifyPass sends no timestamp).
+    """
+
+    id: str
+    kind: FaultKind
+    url: str | None = None
+    vendor: str | None = None
+    remaining: int = 1
+    delay_seconds: float = 5.0
+    stale_by: int = 960
+    fired: int = 0
+
+    def matches(self, delivery: Delivery, url: str) -> bool:
+        return (self.url is None or self.url == url) and (self.vendor is None or self.vendor == delivery.vendor)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "url": self.url,
+            "vendor": self.vendor,
+            "remaining": self.remaining,
+            "delay_seconds": self.delay_seconds,
+            "stale_by": self.stale_by,
+            "fired": self.fired,
         }
 
 
@@ -148,6 +194,8 @@ class Outbox:
         self._transport = transport
         self._preparers: dict[str, Preparer] = {}
         self._http: httpx.AsyncClient | None = None
+        self.faults: list[WebhookFault] = []
+        self._fault_ids = itertools.count(1)
 
     def register(self, vendor: str, preparer: Preparer) -> None:
         self._preparers[vendor] = preparer
@@ -210,7 +258,7 @@ class Outbox:
 
     @staticmethod
     def _key(delivery: Delivery) -> str:
-        return f"outbox:{delivery.tenant}:{delivery.id}"
+        return f"{delivery.tenant}|outbox|{delivery.id}"
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -225,28 +273,42 @@ class Outbox:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def attempt(self, tenant: str, delivery_id: str) -> Delivery | None:
-        delivery: Delivery | None = self._store.get(KIND, tenant, delivery_id)
-        if delivery is None or delivery.status != "pending":
-            return delivery
-        number = len(delivery.attempts) + 1
-        started_at = self._clock.now()
-        preparer = self._preparers.get(delivery.vendor)
-        prepared = preparer(delivery, self._clock.unix()) if preparer else None
-        if prepared is None:
-            done = dataclasses.replace(
-                delivery, status="abandoned", next_attempt_at=None, note="the destination no longer exists"
-            )
-            self._store.put(KIND, tenant, delivery.id, done)
-            return done
+    # -- faults ------------------------------------------------------------------------------
 
-        headers = {"Content-Type": "application/json", **prepared.headers}
+    def add_fault(self, **spec: Any) -> WebhookFault:
+        fault = WebhookFault(id=f"webhook-fault-{next(self._fault_ids)}", **spec)
+        self.faults.append(fault)
+        return fault
+
+    def remove_fault(self, fault_id: str) -> bool:
+        before = len(self.faults)
+        self.faults = [fault for fault in self.faults if fault.id != fault_id]
+        return len(self.faults) != before
+
+    def _take_fault(self, delivery: Delivery, url: str, *, skip_reorder: bool) -> WebhookFault | None:
+        for fault in self.faults:
+            if skip_reorder and fault.kind == "reorder":
+                continue
+            if fault.matches(delivery, url):
+                fault.remaining -= 1
+                fault.fired += 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int | None, str | None, str | None, float]:
+        """(status, response body, error, latency ms) of one POST."""
         status_code: int | None = None
         response_body: str | None = None
         error: str | None = None
         start = self._clock.monotonic()
         try:
-            response = await self._client().post(prepared.url, content=delivery.body, headers=headers)
+            response = await self._client().post(url, content=body, headers=dict(headers))
             status_code = response.status_code
             response_body = response.text[:RESPONSE_BODY_LIMIT]
             if not 200 <= status_code < 300:
@@ -255,32 +317,78 @@ class Outbox:
             error = f"timed out after {self.policy.timeout:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        latency_ms = (self._clock.monotonic() - start) * 1000
-        attempt = Attempt(
-            number=number,
-            at=started_at,
-            url=prepared.url,
-            request_headers=headers,
-            status_code=status_code,
-            response_body=response_body,
-            latency_ms=latency_ms,
-            error=error,
-        )
+        return status_code, response_body, error, (self._clock.monotonic() - start) * 1000
+
+    async def attempt(self, tenant: str, delivery_id: str) -> Delivery | None:
+        delivery: Delivery | None = self._store.get(KIND, tenant, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return delivery
+        started_at = self._clock.now()
+        timestamp = self._clock.unix()
+        preparer = self._preparers.get(delivery.vendor)
+        prepared = preparer(delivery, timestamp) if preparer else None
+        if prepared is None:
+            done = dataclasses.replace(
+                delivery, status="abandoned", next_attempt_at=None, note="the destination no longer exists"
+            )
+            self._store.put(KIND, tenant, delivery.id, done)
+            return done
+
+        fault = self._take_fault(delivery, prepared.url, skip_reorder=delivery.held)
+        if fault is not None and fault.kind == "reorder":
+            when = started_at + timedelta(seconds=fault.delay_seconds)
+            held = dataclasses.replace(
+                delivery,
+                next_attempt_at=when,
+                held=True,
+                faults=(*delivery.faults, f"{fault.id}: held back {fault.delay_seconds:g} s to arrive out of order"),
+            )
+            self._store.put(KIND, tenant, delivery.id, held)
+            self._schedule(held, when)
+            return held
+        if fault is not None and fault.kind == "stale_timestamp" and preparer is not None:
+            prepared = preparer(delivery, timestamp - fault.stale_by) or prepared
+
+        headers = {"Content-Type": "application/json", **prepared.headers}
+        fault_note = f"{fault.id}: {fault.kind}" if fault is not None else None
+        attempts: list[Attempt] = []
+        number = len(delivery.attempts) + 1
+        if fault is not None and fault.kind == "fail":
+            attempts.append(
+                Attempt(number, started_at, prepared.url, headers, None, None, 0.0,
+                        f"injected fault {fault.id}: the delivery failed on purpose", fault_note)
+            )  # fmt: skip
+        else:
+            sends = 2 if fault is not None and fault.kind == "duplicate" else 1
+            for n in range(sends):
+                status_code, response_body, error, latency = await self._post(prepared.url, delivery.body, headers)
+                attempts.append(
+                    Attempt(number + n, started_at, prepared.url, headers, status_code, response_body, latency, error,
+                            fault_note)
+                )  # fmt: skip
 
         # The record may have changed while we waited on the network (a reset, say).
         current: Delivery | None = self._store.get(KIND, tenant, delivery_id)
         if current is None:
             return None
-        attempts = (*current.attempts, attempt)
-        if attempt.ok:
-            updated = dataclasses.replace(current, status="delivered", attempts=attempts, next_attempt_at=None)
-        elif number >= current.max_attempts:
+        all_attempts = (*current.attempts, *attempts)
+        faults = (*current.faults, fault_note) if fault_note else current.faults
+        if any(attempt.ok for attempt in attempts):
             updated = dataclasses.replace(
-                current, status="failed", attempts=attempts, next_attempt_at=None, note="out of attempts"
+                current, status="delivered", attempts=all_attempts, next_attempt_at=None, faults=faults
+            )
+        elif len(all_attempts) >= current.max_attempts:
+            updated = dataclasses.replace(
+                current,
+                status="failed",
+                attempts=all_attempts,
+                next_attempt_at=None,
+                note="out of attempts",
+                faults=faults,
             )
         else:
-            when = self._clock.now() + self.policy.delay(number, self._rng)
-            updated = dataclasses.replace(current, attempts=attempts, next_attempt_at=when)
+            when = self._clock.now() + self.policy.delay(len(all_attempts), self._rng)
+            updated = dataclasses.replace(current, attempts=all_attempts, next_attempt_at=when, faults=faults)
             self._schedule(updated, when)
         self._store.put(KIND, tenant, delivery_id, updated)
         return updated

@@ -1,0 +1,241 @@
+"""The request journal: the last N vendor requests an app served, secrets redacted.
+
+A pure ASGI middleware records method, path, vendor, operation, tenant, status, latency and
+the first bytes of both bodies. It holds at most ``size`` entries and at most
+``BODY_LIMIT`` bytes of each body, so memory stays flat however long the sandbox runs.
+Vendor routes name the tenant (and a fault middleware any fault it injected) in
+``scope["state"]``, which is shared with every layer below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.core.clock import Clock, isoformat_z
+from sandbox.core.operations import OperationIndex
+
+BODY_LIMIT = 2048
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"authorization", "key", "x-vfyps-key", "cookie", "set-cookie", "proxy-authorization"})
+SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "token", "api_key", "password"})
+TENANT = "passbox_tenant"
+FAULT = "passbox_fault"
+
+
+def tag(scope_state: Any, *, tenant: str | None = None, fault: str | None = None) -> None:
+    """Name the tenant (or an injected fault) of the request being served, for the journal."""
+    if tenant is not None:
+        setattr(scope_state, TENANT, tenant)
+    if fault is not None:
+        setattr(scope_state, FAULT, fault)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if k in SECRET_FIELDS else _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(item) for item in value]
+    return value
+
+
+def redact_body(body: bytes, content_type: str) -> str | None:
+    """A body fit to store: secrets replaced, at most BODY_LIMIT bytes, HTML summarised."""
+    if not body:
+        return None
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        try:
+            text = json.dumps(_redact_value(json.loads(body)), separators=(",", ":"), ensure_ascii=False)
+        except (ValueError, UnicodeDecodeError):
+            text = body[:BODY_LIMIT].decode("utf-8", "replace")
+    elif kind == "application/x-www-form-urlencoded":
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        text = urlencode([(k, REDACTED if k in SECRET_FIELDS else v) for k, v in pairs])
+    elif kind.startswith("text/html"):
+        return f"<{kind}, {len(body)} bytes>"
+    else:
+        text = body[:BODY_LIMIT].decode("utf-8", "replace")
+    return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + "…"
+
+
+def redact_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, REDACTED if k in SECRET_FIELDS else v) for k, v in pairs])
+
+
+def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        result[name] = REDACTED if name in SECRET_HEADERS else raw_value.decode("latin-1")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    at: datetime
+    method: str
+    path: str
+    query: str
+    vendor: str | None
+    operation: str | None
+    tenant: str | None
+    status: int
+    latency_ms: float
+    request_headers: Mapping[str, str]
+    request_body: str | None
+    response_body: str | None
+    fault: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": isoformat_z(self.at, micro=True),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "vendor": self.vendor,
+            "operation": self.operation,
+            "tenant": self.tenant,
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 3),
+            "request_headers": dict(self.request_headers),
+            "request_body": self.request_body,
+            "response_body": self.response_body,
+            "fault": self.fault,
+        }
+
+
+class Journal:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: deque[Entry] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add(self, entry: Entry) -> None:
+        self._entries.append(entry)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def list(
+        self,
+        *,
+        vendor: str | None = None,
+        tenant: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        operation: str | None = None,
+        path: str | None = None,
+        limit: int = 100,
+    ) -> list[Entry]:
+        """Newest first."""
+        found: list[Entry] = []
+        for entry in reversed(self._entries):
+            if (
+                (vendor is None or entry.vendor == vendor)
+                and (tenant is None or entry.tenant == tenant)
+                and (method is None or entry.method == method.upper())
+                and (status is None or entry.status == status)
+                and (operation is None or entry.operation == operation)
+                and (path is None or path in entry.path)
+            ):
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def clear(self, tenant: str | None = None) -> None:
+        if tenant is None:
+            self._entries.clear()
+            return
+        kept = [entry for entry in self._entries if entry.tenant != tenant]
+        self._entries.clear()
+        self._entries.extend(kept)
+
+
+class JournalMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        journal: Journal,
+        index: OperationIndex,
+        clock: Clock,
+        vendor_for: Callable[[str], str | None],
+    ) -> None:
+        self.app = app
+        self.journal = journal
+        self.index = index
+        self.clock = clock
+        self.vendor_for = vendor_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        operation = self.index.match(scope["method"], path)
+        vendor = operation.vendor if operation is not None else self.vendor_for(path)
+        if vendor is None:
+            await self.app(scope, receive, send)  # only vendor traffic is journaled
+            return
+
+        state = scope.setdefault("state", {})
+        request_body = bytearray()
+        response_body = bytearray()
+        response: dict[str, Any] = {"status": 500, "content_type": ""}
+        started = self.clock.monotonic()
+        at = self.clock.now()
+
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(request_body) < BODY_LIMIT:
+                request_body.extend(message.get("body", b"")[: BODY_LIMIT - len(request_body)])
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        response["content_type"] = value.decode("latin-1")
+            elif message["type"] == "http.response.body" and len(response_body) < BODY_LIMIT:
+                response_body.extend(message.get("body", b"")[: BODY_LIMIT - len(response_body)])
+            await send(message)
+
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        finally:
+            headers = dict(scope.get("headers", []))
+            self.journal.add(
+                Entry(
+                    id=self.journal.next_id(),
+                    at=at,
+                    method=scope["method"],
+                    path=path,
+                    query=redact_query(scope.get("query_string", b"").decode("latin-1")),
+                    vendor=vendor,
+                    operation=operation.operation_id if operation else None,
+                    tenant=state.get(TENANT) if isinstance(state, dict) else None,
+                    status=response["status"],
+                    latency_ms=(self.clock.monotonic() - started) * 1000,
+                    request_headers=redact_headers(scope.get("headers", [])),
+                    request_body=redact_body(bytes(request_body), headers.get(b"content-type", b"").decode("latin-1")),
+                    response_body=redact_body(bytes(response_body), response["content_type"]),
+                    fault=state.get(FAULT) if isinstance(state, dict) else None,
+                )
+            )

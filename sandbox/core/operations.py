@@ -1,0 +1,62 @@
+"""Which operation a request is: method and path matched against the specs' path templates.
+
+Built once per app from the specs (plus the hosted pages each vendor declares), so fault rules
+and the journal can name operations by their operationId.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@dataclass(frozen=True)
+class Operation:
+    vendor: str
+    operation_id: str
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+
+
+def compile_template(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    regex = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    return re.compile(f"^{regex}$")
+
+
+class OperationIndex:
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        self.operations = list(operations)
+
+    @classmethod
+    def build(
+        cls, documents: Mapping[str, Mapping[str, Any]], pages: Iterable[tuple[str, str, str, str]] = ()
+    ) -> OperationIndex:
+        """``documents``: vendor name -> OpenAPI document; ``pages``: (vendor, method, template, id)."""
+        found: list[Operation] = []
+        for vendor, document in documents.items():
+            for template, item in document.get("paths", {}).items():
+                for method in METHODS:
+                    if method in item:
+                        operation_id = item[method].get("operationId", f"{method} {template}")
+                        found.append(
+                            Operation(vendor, operation_id, method.upper(), template, compile_template(template))
+                        )
+        for vendor, method, template, operation_id in pages:
+            found.append(Operation(vendor, operation_id, method.upper(), template, compile_template(template)))
+        return cls(found)
+
+    def match(self, method: str, path: str) -> Operation | None:
+        method = "GET" if method.upper() == "HEAD" else method.upper()
+        for operation in self.operations:
+            if operation.method == method and operation.pattern.match(path):
+                return operation
+        return None
+
+    def ids(self, vendor: str | None = None) -> list[str]:
+        return [op.operation_id for op in self.operations if vendor is None or op.vendor == vendor]
