@@ -8,7 +8,7 @@ from sandbox.core.runtime import Core
 from sandbox.core.specs import Spec
 from sandbox.core.vendor import Vendor
 from sandbox.seekpass import errors, pages, routes
-from sandbox.seekpass.backend import SeekPassBackend
+from sandbox.seekpass.backend import APP_PATH, SeekPassBackend
 from sandbox.seekpass.fixtures import load_partners
 from sandbox.seekpass.models import VENDOR
 from sandbox.settings import Settings
@@ -27,4 +27,5 @@ def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
         prefixes=(routes.PREFIX + "/",),
         render_status=errors.render_status,
         backend=backend,
+        pages=(("GET", APP_PATH, "openSeekPassApp"), ("POST", APP_PATH, "submitSeekPassApp")),
     )

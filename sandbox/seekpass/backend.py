@@ -19,17 +19,18 @@ from sandbox.core.responses import compact_json
 from sandbox.core.runtime import Core
 from sandbox.core.validation import SchemaValidators
 from sandbox.core.webhooks import Delivery, Prepared
-from sandbox.seekpass import oauth, signing
+from sandbox.seekpass import oauth, scenarios, signing
 from sandbox.seekpass.errors import InsufficientScope, InvalidToken
 from sandbox.seekpass.models import (
     VENDOR,
     DocumentType,
+    FinishedVia,
     Partner,
     VerifyRequest,
     Webhook,
     tenant_of,
 )
-from sandbox.seekpass.people import make_credential
+from sandbox.seekpass.people import credential_of, make_credential
 from sandbox.settings import Settings
 
 REQUESTS = "seekpass.requests"
@@ -59,6 +60,29 @@ class SessionOwnedByOther(SandboxError):
     code = "forbidden"
 
 
+class SessionFinishedElsewhere(Conflict):
+    """Finished without the browser (magic request id, control API): the app sends the user back."""
+
+    def __init__(self, request: VerifyRequest) -> None:
+        super().__init__(f"This verification request is already {request.status}")
+        self.request = request
+
+
+class SessionLeftIncomplete(Conflict):
+    """A sandbox:incomplete request: the user never finishes it."""
+
+    def __init__(self, request: VerifyRequest) -> None:
+        super().__init__(
+            "This sandbox request (sandbox:incomplete) stays incomplete until it expires; it cannot be finished here"
+        )
+        self.request = request
+
+
+class UnknownPersona(ValidationFailed):
+    def __init__(self, persona: str) -> None:
+        super().__init__(f"No persona {persona!r}", details=[FieldError("persona", "is not a known persona")])
+
+
 def _validate(validators: SchemaValidators, schema: str, payload: Any) -> None:
     problems = validators.errors(schema, payload)
     if problems:
@@ -86,6 +110,7 @@ class SeekPassBackend:
         self._settings = settings
         self._validators = validators
         self.partners = dict(partners)
+        self.personas = core.personas
         self._ids = core.rand.stream("seekpass.ids")
         self._secrets = core.rand.stream("seekpass.secrets")
         self.tokens = oauth.AccessTokens(
@@ -99,12 +124,12 @@ class SeekPassBackend:
 
     # -- OAuth -------------------------------------------------------------------------------
 
-    def issue_token(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+    def issue_token(self, form: Mapping[str, str], authorization: str | None) -> tuple[Partner, dict[str, Any]]:
         oauth.check_grant_type(form.get("grant_type"))
         client_id, secret, via_basic = oauth.client_credentials(form, authorization)
         partner = oauth.authenticate(self.partners, client_id, secret, via_basic)
         scopes = oauth.grant_scopes(partner, form.get("scope"))
-        return self.tokens.issue(partner, scopes)
+        return partner, self.tokens.issue(partner, scopes)
 
     def authorize(self, authorization: str | None, scope: str | None = None) -> Partner:
         """The partner a bearer token belongs to; 401 for any bad token, 403 for a missing scope."""
@@ -150,6 +175,9 @@ class SeekPassBackend:
             created_at=now,
             expires_at=now + self.request_ttl,
         )
+        magic = scenarios.parse(request_id, self._core.personas)
+        if magic is not None:
+            request = dataclasses.replace(request, magic=magic.outcome)
         store = self._core.store
         if existing is not None:
             store.delete(SESSIONS, partner.tenant, existing.content_id)
@@ -161,6 +189,10 @@ class SeekPassBackend:
             lambda: self._expire(partner.tenant, request_id, content_id),
             key=self._expiry_key(request),
         )
+        if magic is not None and magic.outcome != "incomplete":
+            request, _ = self._finalize(
+                request, magic.outcome, via="magic", document_type=magic.document_type, persona=magic.persona
+            )
         return request, True
 
     def get_request(self, partner: Partner, request_id: str) -> VerifyRequest:
@@ -180,12 +212,12 @@ class SeekPassBackend:
     def _current(self, request: VerifyRequest) -> VerifyRequest:
         """Apply an expiry that is due but has not run yet, so reads never show stale state."""
         if request.status == "incomplete" and self._core.clock.now() >= request.expires_at:
-            return self._finalize(request, "canceled", at=request.expires_at)
+            return self._finalize(request, "canceled", via="expiry", at=request.expires_at)[0]
         return request
 
     @staticmethod
     def _expiry_key(request: VerifyRequest) -> str:
-        return f"seekpass:expire:{request.tenant}:{request.content_id}"
+        return f"{request.tenant}|expire|{request.content_id}"
 
     def _expire(self, tenant: str, request_id: str, content_id: str) -> None:
         request: VerifyRequest | None = self._core.store.get(REQUESTS, tenant, request_id)
@@ -197,23 +229,33 @@ class SeekPassBackend:
         request: VerifyRequest,
         status: Literal["verified", "canceled"],
         *,
+        via: FinishedVia,
         at: datetime | None = None,
         document_type: DocumentType | None = None,
-    ) -> VerifyRequest:
+        persona: str | None = None,
+    ) -> tuple[VerifyRequest, list[Delivery]]:
+        """Finish a request, store it and queue its event; returns it with the deliveries queued."""
         credential = None
         if status == "verified":
             assert document_type is not None
-            today = self._core.clock.now().date()
-            credential = make_credential(
-                self._core.fake, self._core.rand, today, request.client_id, request.request_id, document_type
-            )
+            if persona is not None:
+                credential = credential_of(self._core.personas[persona], document_type)
+            else:
+                today = self._core.clock.now().date()
+                credential = make_credential(
+                    self._core.fake, self._core.rand, today, request.client_id, request.request_id, document_type
+                )
         updated = dataclasses.replace(
-            request, status=status, finalized_at=at or self._core.clock.now(), credential=credential
+            request,
+            status=status,
+            finalized_at=at or self._core.clock.now(),
+            credential=credential,
+            finished_via=via,
         )
         self._core.store.put(REQUESTS, request.tenant, request.request_id, updated)
         self._core.scheduler.cancel(self._expiry_key(request))
-        self._emit(updated, "vwsp_request.verified" if status == "verified" else "vwsp_request.canceled")
-        return updated
+        deliveries = self._emit(updated, "vwsp_request.verified" if status == "verified" else "vwsp_request.canceled")
+        return updated, deliveries
 
     # -- the hosted SEEK Pass app ------------------------------------------------------------
 
@@ -229,10 +271,14 @@ class SeekPassBackend:
     def open_session(self, client_id: str, content_id: str, user: str) -> VerifyRequest:
         """The user opened the link: bind the request to them (first opener wins)."""
         request = self.session(client_id, content_id)
+        if request.finished and request.finished_via in ("magic", "control"):
+            raise SessionFinishedElsewhere(request)
         if request.bound_to is not None and request.bound_to != user:
             raise SessionOwnedByOther("This verification link belongs to another SEEK Pass user")
         if request.finished:
             raise SessionFinished(request)
+        if request.magic == "incomplete":
+            raise SessionLeftIncomplete(request)
         if request.bound_to is None:
             request = dataclasses.replace(request, bound_to=user)
             self._core.store.put(REQUESTS, request.tenant, request.request_id, request)
@@ -245,19 +291,53 @@ class SeekPassBackend:
         client_id: str,
         content_id: str,
         user: str,
-        decision: Literal["verify", "cancel"],
+        decision: Literal["verify", "cancel", "leave"],
         document_type: DocumentType | None = None,
+        persona: str | None = None,
     ) -> VerifyRequest:
-        """The user verified (with the credential they chose) or canceled."""
+        """The user verified (with the credential they chose, or as a persona), canceled, or
+        left without finishing (a sandbox control: the request stays incomplete)."""
         request = self.open_session(client_id, content_id, user)
+        if persona is not None and persona not in self._core.personas:
+            raise UnknownPersona(persona)
+        if decision == "leave":
+            return request
         if decision == "verify":
             if document_type is None:
                 raise ValidationFailed(
                     "Choose a credential to verify",
                     details=[FieldError("document_type", "choose passport or drivers_licence")],
                 )
-            return self._finalize(request, "verified", document_type=document_type)
-        return self._finalize(request, "canceled")
+            return self._finalize(request, "verified", via="app", document_type=document_type, persona=persona)[0]
+        return self._finalize(request, "canceled", via="app")[0]
+
+    # -- the control plane -------------------------------------------------------------------
+
+    def _unfinished(self, client_id: str, request_id: str) -> VerifyRequest:
+        if client_id not in self.partners:
+            raise NotFound(f"No SEEK Pass client {client_id!r}")
+        request = self._load(tenant_of(client_id), request_id)
+        if request is None:
+            raise NotFound(f"No verification request {request_id!r} for client {client_id!r}")
+        if request.finished:
+            raise SessionFinished(request)
+        return request
+
+    def control_complete(
+        self, client_id: str, request_id: str, document_type: DocumentType = "passport", persona: str | None = None
+    ) -> tuple[VerifyRequest, list[Delivery]]:
+        """Verify a request as if its user had (same record, webhook and redirect)."""
+        if persona is not None and persona not in self._core.personas:
+            raise NotFound(f"No persona {persona!r}")
+        request = self._unfinished(client_id, request_id)
+        return self._finalize(request, "verified", via="control", document_type=document_type, persona=persona)
+
+    def control_cancel(self, client_id: str, request_id: str) -> tuple[VerifyRequest, list[Delivery]]:
+        return self._finalize(self._unfinished(client_id, request_id), "canceled", via="control")
+
+    def control_expire(self, client_id: str, request_id: str) -> tuple[VerifyRequest, list[Delivery]]:
+        """Expire a request now, as 48 hours would have (canceled, with the canceled event)."""
+        return self._finalize(self._unfinished(client_id, request_id), "canceled", via="expiry")
 
     def callback_location(self, request: VerifyRequest) -> str | None:
         if request.callback_url is None:

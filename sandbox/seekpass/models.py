@@ -23,6 +23,7 @@ WRITE_SCOPE = "write.digital_identity"
 READ_SCOPE = "read.digital_identity"
 
 Status = Literal["incomplete", "verified", "canceled"]
+FinishedVia = Literal["app", "magic", "control", "expiry"]
 DocumentType = Literal["passport", "drivers_licence"]
 DOCUMENT_TYPES: tuple[DocumentType, ...] = ("passport", "drivers_licence")
 DOCUMENT_LABELS = {"passport": "Passport", "drivers_licence": "Driver's licence"}
@@ -96,6 +97,10 @@ class VerifyRequest:
     credential: Credential | None = None
     # The browser that opened the link first owns it (the vendor binds a request to its user).
     bound_to: str | None = None
+    # How it was finished: "app" (the hosted page), "magic" (its request id), "control"
+    # (the control API) or "expiry"; and the magic outcome its request id asked for.
+    finished_via: str | None = None
+    magic: str | None = None
 
     @property
     def tenant(self) -> str:

@@ -20,16 +20,19 @@ from starlette.routing import Route
 
 from sandbox.core.errors import SandboxError, ValidationFailed
 from sandbox.core.http import parse_form, read_body
+from sandbox.core.journal import tag
 from sandbox.core.pages import Pages
 from sandbox.core.rand import Stream
 from sandbox.seekpass.backend import (
     APP_PATH,
     SeekPassBackend,
     SessionFinished,
+    SessionFinishedElsewhere,
+    SessionLeftIncomplete,
     SessionNotFound,
     SessionOwnedByOther,
 )
-from sandbox.seekpass.models import DOCUMENT_LABELS, DOCUMENT_TYPES, VerifyRequest
+from sandbox.seekpass.models import DOCUMENT_LABELS, DOCUMENT_TYPES, VerifyRequest, tenant_of
 from sandbox.settings import Settings
 
 USER_COOKIE = "passbox_seekpass_user"
@@ -58,15 +61,26 @@ def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, use
             request=request,
             documents=[(value, DOCUMENT_LABELS[value]) for value in DOCUMENT_TYPES],
             chosen=chosen or DOCUMENT_TYPES[0],
+            personas=[(key, person.full_name) for key, person in backend.personas.items()],
             error=error,
         )
 
+    def done_or_back(request: VerifyRequest) -> Response:
+        """Where the app sends a user whose request is finished: the callback, or a done page."""
+        location = backend.callback_location(request)
+        if location is not None:
+            return RedirectResponse(location, status_code=303)
+        return pages.render("seekpass/done.html", title="All done", request=request)
+
     def problem_page(exc: SandboxError) -> Response:
-        request = exc.request if isinstance(exc, SessionFinished) else None
+        if isinstance(exc, SessionFinishedElsewhere):
+            return done_or_back(exc.request)
+        request = exc.request if isinstance(exc, SessionFinished | SessionLeftIncomplete) else None
         headings = {
             SessionNotFound: "This link is not valid",
             SessionFinished: "This request is already finished",
             SessionOwnedByOther: "This link belongs to someone else",
+            SessionLeftIncomplete: "This request stays incomplete",
         }
         heading = next((text for kind, text in headings.items() if isinstance(exc, kind)), "Something is wrong")
         return pages.render(
@@ -85,6 +99,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, use
             # The parameters are in the fragment: let the browser move them into the query.
             return pages.render("seekpass/bootstrap.html", title="SEEK Pass")
         user, new = user_of(request)
+        tag(request.state, tenant=tenant_of(client_id))
         try:
             found = backend.open_session(client_id, content, user)
         except SandboxError as exc:
@@ -97,18 +112,21 @@ def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, use
             form = parse_form(await read_body(request, settings.max_body_bytes))
             decision = form.get("decision")
             document_type = form.get("document_type") or None
-            if decision not in ("verify", "cancel"):
+            persona = form.get("persona") or None
+            if decision not in ("verify", "cancel", "leave"):
                 raise ValidationFailed("Choose Verify or Cancel")
             if document_type is not None and document_type not in DOCUMENT_TYPES:
                 raise ValidationFailed("Choose a passport or a driver's licence")
             client_id, content = form.get("clientId", ""), form.get("content", "")
+            tag(request.state, tenant=tenant_of(client_id))
             try:
                 finished = backend.finish_session(
                     client_id,
                     content,
                     user,
-                    cast(Literal["verify", "cancel"], decision),
+                    cast(Literal["verify", "cancel", "leave"], decision),
                     document_type,
+                    persona,
                 )
             except ValidationFailed as exc:
                 current = backend.open_session(client_id, content, user)
@@ -128,10 +146,9 @@ def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, use
             )
         except SandboxError as exc:
             return with_user(problem_page(exc), user, new)
-        location = backend.callback_location(finished)
-        if location is not None:
-            return with_user(RedirectResponse(location, status_code=303), user, new)
-        return with_user(pages.render("seekpass/done.html", title="All done", request=finished), user, new)
+        if decision == "leave":
+            return with_user(pages.render("seekpass/left.html", title="You left", request=finished), user, new)
+        return with_user(done_or_back(finished), user, new)
 
     async def app_endpoint(request: Request) -> Response:
         if request.method == "POST":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sandbox.core.fakedata import FakeData
+from sandbox.core.personas import Persona
 from sandbox.core.rand import Rand
 from sandbox.seekpass.models import Credential, DocumentType
 
@@ -43,4 +44,19 @@ def make_credential(
         document_number=number,
         issuing_state=state,
         expiry_date=expiry,
+    )
+
+
+def credential_of(persona: Persona, document_type: DocumentType) -> Credential:
+    """A persona's credential: the same person and document every time."""
+    document = persona.passport if document_type == "passport" else persona.drivers_licence
+    return Credential(
+        document_type=document_type,
+        full_name=persona.full_name,
+        given_name=persona.first_name,
+        family_name=persona.last_name,
+        date_of_birth=persona.date_of_birth,
+        document_number=document.number,
+        issuing_state=document.state if document_type == "drivers_licence" else None,
+        expiry_date=document.expiry_date,
     )

@@ -13,12 +13,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.core.errors import SandboxError
 from sandbox.core.http import base_url, media_type, parse_form, read_body, read_json
+from sandbox.core.journal import tag
 from sandbox.core.responses import RailsJSONResponse
 from sandbox.core.vendor import endpoint
 from sandbox.seekpass import errors
 from sandbox.seekpass.backend import SeekPassBackend
 from sandbox.seekpass.errors import OAuthError
-from sandbox.seekpass.models import READ_SCOPE, WRITE_SCOPE
+from sandbox.seekpass.models import READ_SCOPE, WRITE_SCOPE, Partner
 from sandbox.settings import Settings
 
 PREFIX = "/api/partner"
@@ -42,6 +43,12 @@ class StripJsonSuffix:
 def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
     limit = settings.max_body_bytes
 
+    def authorized(request: Request, scope: str | None = None) -> Partner:
+        """The partner behind the bearer token (named as the tenant in the journal)."""
+        partner = backend.authorize(request.headers.get("authorization"), scope)
+        tag(request.state, tenant=partner.tenant)
+        return partner
+
     @seekpass_endpoint
     async def token(request: Request) -> Response:
         try:
@@ -54,12 +61,13 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
             raise
         except SandboxError as exc:
             raise OAuthError(exc.message, status=exc.status) from exc
-        issued = backend.issue_token(form, request.headers.get("authorization"))
+        partner, issued = backend.issue_token(form, request.headers.get("authorization"))
+        tag(request.state, tenant=partner.tenant)
         return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @seekpass_endpoint
     async def create_request(request: Request) -> Response:
-        partner = backend.authorize(request.headers.get("authorization"), WRITE_SCOPE)
+        partner = authorized(request, WRITE_SCOPE)
         payload = await read_json(request, limit)
         created, _ = backend.create_request(partner, payload, base_url(request, settings.public_url))
         location = f"{PREFIX}/v2/verify/requests/{created.request_id}.json"
@@ -71,7 +79,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
 
     @seekpass_endpoint
     async def get_request(request: Request) -> Response:
-        partner = backend.authorize(request.headers.get("authorization"), READ_SCOPE)
+        partner = authorized(request, READ_SCOPE)
         found = backend.get_request(partner, request.path_params["request_id"])
         return RailsJSONResponse(found.to_dict())
 
@@ -82,7 +90,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
 
     @seekpass_endpoint
     async def webhooks(request: Request) -> Response:
-        partner = backend.authorize(request.headers.get("authorization"))
+        partner = authorized(request)
         if request.method == "GET":
             return RailsJSONResponse([hook.to_dict(with_secret=show_secret) for hook in backend.list_webhooks(partner)])
         payload = await read_json(request, limit)
@@ -93,7 +101,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
 
     @seekpass_endpoint
     async def webhook(request: Request) -> Response:
-        partner = backend.authorize(request.headers.get("authorization"))
+        partner = authorized(request)
         webhook_id = request.path_params["webhook_id"]
         if request.method == "GET":
             return webhook_json(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret))
@@ -106,7 +114,7 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
 
     @seekpass_endpoint
     async def rotate_secret(request: Request) -> Response:
-        partner = backend.authorize(request.headers.get("authorization"))
+        partner = authorized(request)
         rotated = backend.rotate_webhook_secret(partner, request.path_params["webhook_id"])
         return webhook_json(rotated.to_dict(with_secret=True))
 

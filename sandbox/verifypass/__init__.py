@@ -24,4 +24,5 @@ def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
         prefixes=(routes.PREFIX + "/",),
         render_status=errors.render_status,
         backend=backend,
+        pages=(("GET", pages.PATH, "openWidget"), ("POST", pages.PATH, "submitWidget")),
     )

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sandbox.core.clock import isoformat_z
@@ -24,6 +24,7 @@ from sandbox.core.runtime import Core
 from sandbox.core.validation import SchemaValidators
 from sandbox.core.webhooks import Delivery, Prepared
 from sandbox.settings import Settings
+from sandbox.verifypass import scenarios
 from sandbox.verifypass.fixtures import Directory
 from sandbox.verifypass.models import (
     CACHE_PERIODS,
@@ -55,11 +56,14 @@ class VerifyPassError(SandboxError):
     """An API error whose message is the exact ``error`` string VerifyPass answers with."""
 
 
+REFUSAL_CODES = {400: "invalid_token", 403: "forbidden", 404: "not_found", 409: "token_spent", 410: "token_expired"}
+
+
 class WidgetRefusal(SandboxError):
     """The widget cannot be used as asked; the page says why and what to do."""
 
     def __init__(self, message: str, *, status: int, heading: str, account: Account | None = None) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, code=REFUSAL_CODES.get(status, "refused"))
         self.heading = heading
         self.account = account
 
@@ -97,6 +101,7 @@ class Outcome:
     message: str | None = None
     returning: bool = False
     codes_exhausted: bool = False
+    deliveries: tuple[str, ...] = ()
 
 
 def laravel_attribute(field: str) -> str:
@@ -129,8 +134,10 @@ class VerifyPassBackend:
         self._settings = settings
         self._validators = validators
         self.directory = directory
+        self.personas = core.personas
         self.codec = TokenCodec(core.rand.key_bytes("verifypass.app_key", 32), core.rand.stream("verifypass.iv"))
         self._ids = core.rand.stream("verifypass.ids")
+        self._applicants = core.rand.stream("verifypass.applicants")
         core.outbox.register(VENDOR, self._prepare_delivery)
 
     # -- API keys ------------------------------------------------------------------------------
@@ -281,8 +288,16 @@ class VerifyPassBackend:
             gate = "private"
         return WidgetSession(widget, account, applicant, prefill, locked, uid, uid_from_token, gate)
 
-    def verify(self, session: WidgetSession, form: Mapping[str, str]) -> Outcome:
-        """Run a verification from the submitted widget form."""
+    def verify(
+        self, session: WidgetSession, form: Mapping[str, str], *, ineligible_is_negative: bool = False
+    ) -> Outcome:
+        """Run a verification from the submitted widget form.
+
+        The form's sandbox controls (``outcome``, ``persona``) choose the outcome; a magic
+        e-mail (see scenarios.py) in the token or the form overrides them. A community the
+        widget does not accept is a negative outcome when it comes from a magic value, a persona
+        (or ``ineligible_is_negative``); from the form's own picker it is a form error.
+        """
         if session.gate is not None:
             raise WidgetRefusal(
                 "This verification cannot be started here.",
@@ -291,11 +306,35 @@ class VerifyPassBackend:
                 account=session.account,
             )
         widget = session.widget
-        first_name = form.get("first_name", "").strip()
-        last_name = form.get("last_name", "").strip()
-        email = form.get("email", "").strip()
-        dob = form.get("dob", "").strip()
+        values = {name: form.get(name, "").strip() for name in ("first_name", "last_name", "email", "dob")}
+        community_key = form.get("community") or (widget.communities[0].key if len(widget.communities) == 1 else "")
+        outcome = form.get("outcome", "positive")
+        persona_key = form.get("persona") or None
+
+        token_email = session.applicant.email if session.applicant else None
+        magic = scenarios.parse(token_email, self.directory.communities, self._core.personas) or scenarios.parse(
+            values["email"], self.directory.communities, self._core.personas
+        )
+        if magic is not None:
+            outcome = magic.outcome
+            community_key = magic.community or community_key
+            persona_key = magic.persona or persona_key
+
         problems: list[FieldError] = []
+        if persona_key is not None:
+            persona = self._core.personas.get(persona_key)
+            if persona is None:
+                problems.append(FieldError("persona", "Choose a known persona."))
+            else:
+                values.update(
+                    first_name=persona.first_name, last_name=persona.last_name, dob=persona.date_of_birth.isoformat()
+                )
+                if session.locked_email is None:
+                    values["email"] = persona.email
+                if (magic is None or magic.community is None) and persona.community:
+                    community_key = persona.community
+                    ineligible_is_negative = True  # a person, not the picker: they may not qualify
+        first_name, last_name, email, dob = values["first_name"], values["last_name"], values["email"], values["dob"]
         if not first_name or len(first_name) > 255:
             problems.append(FieldError("first_name", "Enter your first name."))
         if not last_name or len(last_name) > 255:
@@ -306,14 +345,14 @@ class VerifyPassBackend:
             problems.append(FieldError("email", "This e-mail address was set by the business and cannot be changed."))
         if not _valid_dob(dob, self._core.clock.now().date()):
             problems.append(FieldError("dob", "Enter your date of birth as YYYY-MM-DD."))
-        community_key = form.get("community") or (widget.communities[0].key if len(widget.communities) == 1 else "")
         community = widget.community(community_key)
-        if community is None:
+        if community is None and community_key in self.directory.communities and (magic or ineligible_is_negative):
+            outcome = "negative"  # a magic community the widget does not accept: not eligible
+        elif community is None:
             problems.append(FieldError("community", "Choose the community you belong to."))
-        outcome = form.get("outcome", "positive")
         if outcome not in ("positive", "negative"):
             problems.append(FieldError("outcome", "Choose a positive or negative outcome."))
-        if problems or community is None:
+        if problems:
             raise FormInvalid(problems)
 
         now = self._core.clock.now()
@@ -322,7 +361,7 @@ class VerifyPassBackend:
             id=self._ids.uuid4(),
             account_id=session.account.id,
             widget_key=widget.key,
-            community_key=community.key,
+            community_key=community_key,
             first_name=first_name,
             last_name=last_name,
             email=email,
@@ -332,7 +371,7 @@ class VerifyPassBackend:
             uid=session.uid,
             token_jti=session.applicant.jti if session.applicant else None,
         )
-        if outcome == "negative":
+        if outcome == "negative" or community is None:
             self._core.store.put(ACTIVITY, tenant, base.id, base)
             return Outcome(activity=base, outcome="negative")
 
@@ -359,14 +398,57 @@ class VerifyPassBackend:
             self._core.store.put(CACHE, tenant, _cache_key(widget, email), activity.id)
         if session.applicant is not None and self._settings.applicant_token_single_use:
             self._core.store.put(SPENT, tenant, session.applicant.jti, isoformat_z(now))
-        self._send_webhooks(session.account, widget, activity)
+        deliveries = self._send_webhooks(session.account, widget, activity)
         return Outcome(
             activity=activity,
             outcome="positive",
             code=code,
             message=widget.action.message,
             codes_exhausted=exhausted,
+            deliveries=tuple(delivery.id for delivery in deliveries),
         )
+
+    def control_verify(
+        self,
+        widget_key: str,
+        *,
+        token: str | None = None,
+        uid: str | None = None,
+        outcome: str | None = None,
+        community: str | None = None,
+        persona: str | None = None,
+        applicant: Mapping[str, str] | None = None,
+    ) -> Outcome:
+        """A verification without the browser: the same session, gates, records and webhook as
+        the widget. Details not given come from the token, then from a seeded en_US person."""
+        query = {key: value for key, value in (("token", token), ("uid", uid)) if value}
+        session = self.session(widget_key, query)
+        name = self._core.fake.name("en_US", "verifypass", widget_key, self._applicants.hex(8))
+        age_days = self._applicants.randint(18 * 365 + 5, 70 * 365)
+        generated = {
+            "first_name": name.first_name,
+            "last_name": name.last_name,
+            "email": self._core.fake.email("en_US", name, widget_key),
+            "dob": (self._core.clock.now().date() - timedelta(days=age_days)).isoformat(),
+        }
+        given = dict(applicant or {})
+        prefill = {key: value for key, value in session.prefill.items() if self._usable(key, value)}
+        if session.locked_email is not None:
+            prefill["email"] = session.locked_email
+        form = {key: given.get(key) or prefill.get(key) or generated[key] for key in generated}
+        form["community"] = community or session.widget.communities[0].key
+        form["outcome"] = outcome or "positive"
+        if persona:
+            form["persona"] = persona
+        return self.verify(session, form, ineligible_is_negative=True)
+
+    def _usable(self, field: str, value: str) -> bool:
+        """Whether a prefilled value would pass the widget form's own checks."""
+        if field == "email":
+            return self.is_valid_email(value)
+        if field == "dob":
+            return _valid_dob(value, self._core.clock.now().date())
+        return bool(value.strip()) and len(value) <= 255
 
     def _cached(self, widget: Widget, email: str) -> Activity | None:
         """The earlier positive verification of this applicant, if the cache period still covers it."""
@@ -509,6 +591,7 @@ class FormInvalid(SandboxError):
     """The widget form has problems; the page shows each next to its field."""
 
     status = 422
+    code = "validation_error"
 
     def __init__(self, problems: list[FieldError]) -> None:
         super().__init__("; ".join(problem.message for problem in problems), details=problems)

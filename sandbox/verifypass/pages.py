@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from sandbox.core.errors import NotFound, SandboxError
 from sandbox.core.http import parse_form, read_body
+from sandbox.core.journal import tag
 from sandbox.core.pages import Pages
 from sandbox.settings import Settings
 from sandbox.verifypass.backend import FormInvalid, VerifyPassBackend, WidgetRefusal, WidgetSession
@@ -65,6 +66,7 @@ def build_routes(backend: VerifyPassBackend, settings: Settings, pages: Pages) -
             errors=errors or {},
             action=action,
             codes_left=backend.codes_left(session.widget),
+            personas=list(backend.personas.items()),
         )
 
     async def widget(request: Request) -> Response:
@@ -72,6 +74,7 @@ def build_routes(backend: VerifyPassBackend, settings: Settings, pages: Pages) -
             session = backend.session(request.path_params["widget_key"], request.query_params)
         except SandboxError as exc:
             return problem(exc)
+        tag(request.state, tenant=session.account.tenant)
         if session.gate is not None:
             return pages.render(
                 "verifypass/gate.html",
@@ -92,7 +95,8 @@ def build_routes(backend: VerifyPassBackend, settings: Settings, pages: Pages) -
             outcome = backend.verify(session, form)
         except FormInvalid as exc:
             errors = {detail.field: detail.message for detail in exc.details}
-            values = {name: form.get(name, "") for name in ("first_name", "last_name", "dob", "email", "community")}
+            names = ("first_name", "last_name", "dob", "email", "community", "persona")
+            values = {name: form.get(name, "") for name in names}
             values["outcome"] = form.get("outcome", "positive")
             return form_page(request, session, values=values, errors=errors, status=422)
         except SandboxError as exc:

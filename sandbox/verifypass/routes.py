@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from sandbox.core.errors import UnsupportedMediaType
 from sandbox.core.http import is_json_media_type, media_type, parse_json, read_body
+from sandbox.core.journal import tag
 from sandbox.core.responses import LaravelJSONResponse
 from sandbox.core.vendor import endpoint
 from sandbox.settings import Settings
@@ -25,6 +26,7 @@ def build_routes(backend: VerifyPassBackend, settings: Settings) -> list[Route]:
     @verifypass_endpoint
     async def token(request: Request) -> Response:
         account = backend.require_account(request.headers.get("key"))
+        tag(request.state, tenant=account.tenant)
         body = await read_body(request, limit)
         # Every field is optional: no body at all is an empty token.
         payload: object = {}
@@ -38,6 +40,7 @@ def build_routes(backend: VerifyPassBackend, settings: Settings) -> list[Route]:
     @verifypass_endpoint
     async def reporting(request: Request) -> Response:
         account = backend.require_account(request.headers.get("key"), INVALID_CREDENTIALS)
+        tag(request.state, tenant=account.tenant)
         return LaravelJSONResponse(backend.report(account, request.query_params))
 
     return [
