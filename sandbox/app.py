@@ -1,7 +1,7 @@
-"""``create_app(settings)``: one independent sandbox app with both vendors mounted.
+"""``create_app(settings)``: one independent sandbox app with both vendors and the control plane.
 
-Everything an app needs (clock, seed, store, scheduler, outbox, pages, specs, vendors) is
-built here and hung off ``app.state``; two apps in one process share nothing.
+Everything an app needs (clock, seed, store, scheduler, outbox, pages, specs, vendors, journal,
+faults) is built here and hung off ``app.state``; two apps in one process share nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -22,11 +25,18 @@ from starlette.routing import BaseRoute, Route
 from sandbox import seekpass, verifypass
 from sandbox.control import errors as control_errors
 from sandbox.control import routes as control_routes
+from sandbox.control.auth import AdminTokenMiddleware
+from sandbox.control.context import ControlContext
 from sandbox.core.clock import Clock
 from sandbox.core.fakedata import FakeData
+from sandbox.core.faults import FaultMiddleware, Faults
+from sandbox.core.fixtures import FixtureError
+from sandbox.core.journal import Journal, JournalMiddleware
+from sandbox.core.operations import OperationIndex
 from sandbox.core.pages import Pages
+from sandbox.core.personas import load_personas
 from sandbox.core.rand import Rand
-from sandbox.core.resources import specs_dir
+from sandbox.core.resources import load_yaml, specs_dir
 from sandbox.core.responses import JSONResponse
 from sandbox.core.runtime import Core
 from sandbox.core.scheduler import Scheduler
@@ -41,7 +51,7 @@ log = logging.getLogger("passbox")
 
 @dataclass
 class Sandbox:
-    """What ``app.state.sandbox`` holds: the core, the specs and the vendors of one app."""
+    """What ``app.state.sandbox`` holds: the core, the specs, the vendors and the control plane."""
 
     settings: Settings
     seed: int
@@ -49,6 +59,15 @@ class Sandbox:
     specs: Mapping[str, Spec]
     vendors: Mapping[str, Vendor]
     control: Vendor
+    context: ControlContext
+
+    @property
+    def journal(self) -> Journal:
+        return self.context.journal
+
+    @property
+    def faults(self) -> Faults:
+        return self.context.faults
 
     def vendor_for(self, path: str) -> Vendor | None:
         """The vendor (or the control plane) that answers routing errors on ``path``."""
@@ -73,7 +92,6 @@ def build_core(settings: Settings, seed: int) -> Core:
         ),
         transport=settings.webhook_transport,
     )
-    pages = Pages([seekpass.TEMPLATES, verifypass.TEMPLATES])
     return Core(
         clock=clock,
         rand=rand,
@@ -81,35 +99,94 @@ def build_core(settings: Settings, seed: int) -> Core:
         store=store,
         scheduler=scheduler,
         outbox=outbox,
-        pages=pages,
+        pages=Pages([seekpass.TEMPLATES, verifypass.TEMPLATES]),
+        personas=load_personas(settings.fixtures_dir),
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def load_startup_faults(path: Path | None, spec: Spec) -> dict[str, list[dict[str, Any]]]:
+    """Fault rules from a YAML file ``{faults: [...], webhook_faults: [...]}``, checked by the spec."""
+    if path is None:
+        return {}
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FixtureError(f"fault file {path} cannot be read: {exc}") from exc
+    if not isinstance(data, dict) or set(data) - {"faults", "webhook_faults"}:
+        raise FixtureError(f"fault file {path} must hold 'faults' and/or 'webhook_faults' lists")
+    for key, schema in (("faults", "FaultRuleCreate"), ("webhook_faults", "WebhookFaultCreate")):
+        rules = data.get(key) or []
+        if not isinstance(rules, list):
+            raise FixtureError(f"fault file {path}: {key} must be a list")
+        for n, rule in enumerate(rules):
+            problems = spec.validators.errors(schema, rule)
+            if problems:
+                listed = "; ".join(f"{p.field}: {p.message}" for p in problems)
+                raise FixtureError(f"fault file {path}: {key}[{n}]: {listed}")
+    return {key: list(data.get(key) or []) for key in ("faults", "webhook_faults")}
+
+
+def load_specs() -> dict[str, Spec]:
+    """The bundled specs, parsed and compiled (tens of milliseconds: do it once)."""
+    return {
+        path.name.removesuffix(".openapi.yaml"): Spec.load(path) for path in sorted(specs_dir().glob("*.openapi.yaml"))
+    }
+
+
+def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | None = None) -> Starlette:
+    """A new, independent app. ``specs`` may be passed in (from ``load_specs()``) to build many
+    apps cheaply: they are read-only, so apps sharing them still share no state."""
     settings = settings or Settings()
     seed = settings.seed if settings.seed is not None else secrets.randbits(32)
     core = build_core(settings, seed)
-    specs = {
-        path.name.removesuffix(".openapi.yaml"): Spec.load(path) for path in sorted(specs_dir().glob("*.openapi.yaml"))
-    }
-    built = [
-        seekpass.build(core, settings, specs["seekpass"]),
-        verifypass.build(core, settings, specs["verifypass"]),
-    ]
+    specs = specs if specs is not None else load_specs()
+    built = [seekpass.build(core, settings, specs["seekpass"]), verifypass.build(core, settings, specs["verifypass"])]
     vendors = {vendor.name: vendor for vendor in built}
+    index = OperationIndex.build(
+        {name: specs[name].document for name in vendors},
+        [(vendor.name, *page) for vendor in vendors.values() for page in vendor.pages],
+    )
+    context = ControlContext(
+        settings=settings,
+        core=core,
+        spec=specs["sandbox"],
+        seekpass=vendors["seekpass"].backend,
+        verifypass=vendors["verifypass"].backend,
+        journal=Journal(settings.journal_size),
+        faults=Faults(core.rand.stream("faults")),
+        index=index,
+        startup_faults=load_startup_faults(settings.faults_file, specs["sandbox"]),
+    )
+    context.apply_startup_faults()
     control = Vendor(
         name="control",
-        routes=list(control_routes.build_routes(specs["sandbox"], settings, vendors["verifypass"].backend)),
+        routes=list(control_routes.build_routes(context)),
         prefixes=(control_routes.PREFIX + "/",),
         render_status=control_errors.render_status,
     )
-    sandbox = Sandbox(settings=settings, seed=seed, core=core, specs=specs, vendors=vendors, control=control)
+    sandbox = Sandbox(
+        settings=settings, seed=seed, core=core, specs=specs, vendors=vendors, control=control, context=context
+    )
 
-    routes: list[BaseRoute] = [Route("/", index, methods=["GET"]), Route("/health", health, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/", index_page, methods=["GET"]), Route("/health", health, methods=["GET"])]
     for spec in specs.values():
         routes.extend(spec.routes())
     for vendor in [*vendors.values(), control]:
         routes.extend(vendor.routes)
+
+    def vendor_name(path: str) -> str | None:
+        vendor = sandbox.vendor_for(path)
+        return vendor.name if vendor is not None and vendor.name in vendors else None
+
+    def render_fault(vendor: str, status: int, message: str, headers: Mapping[str, str]) -> Response:
+        return vendors[vendor].render_status(status, message, headers)
+
+    middleware = [
+        Middleware(JournalMiddleware, journal=context.journal, index=index, clock=core.clock, vendor_for=vendor_name),
+        Middleware(FaultMiddleware, faults=context.faults, index=index, vendor_for=vendor_name, render=render_fault),
+    ]
+    if settings.admin_token:
+        middleware.append(Middleware(AdminTokenMiddleware, token=settings.admin_token))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,6 +202,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes,
+        middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
@@ -162,7 +240,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": message}, status_code=500)
 
 
-async def index(request: Request) -> Response:
+async def index_page(request: Request) -> Response:
     sandbox = sandbox_of(request)
     return JSONResponse(
         {

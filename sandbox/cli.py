@@ -45,6 +45,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="also send vwsp_request.incomplete when a user opens a SEEK Pass link",
     )
+    parser.add_argument("--admin-token", help="require Authorization: Bearer <token> on the /_sandbox/ control plane")
+    parser.add_argument("--faults", type=Path, help="YAML file of fault rules to start with (see the README)")
+    parser.add_argument("--journal-size", type=int, help="requests kept in the journal (default: 1000)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -60,10 +63,27 @@ def banner(settings: Settings, seed: int, host: str, port: int) -> str:
         "              scopes write.digital_identity read.digital_identity",
         "  read-only:  client_id passbox-readonly-client  client_secret passbox-readonly-secret",
         f"  spec:       {url}/specs/seekpass.openapi.yaml",
+        "",
+        "VerifyPass",
+        f"  token:      POST {url}/api/v2/token   (header key: passbox-demo-key)",
+        f"  widgets:    {url}/auth/demo-widget  demo-token-only  demo-private  demo-unique-codes",
+        f"  spec:       {url}/specs/verifypass.openapi.yaml",
+        "",
+        "Control plane",
+        f"  {url}/_sandbox/scenarios  clock  faults  requests  deliveries  reset",
+        f"  spec:       {url}/specs/sandbox.openapi.yaml"
+        + ("   (needs the admin token)" if settings.admin_token else ""),
         f"  fixtures:   {settings.fixtures_dir}",
     ]
     if not _is_loopback(host):
         lines += ["", f"WARNING: bound to {host}: anyone who can reach this address can use the sandbox."]
+        if not settings.admin_token:
+            lines += [
+                "WARNING: " + "!" * 70,
+                "WARNING: the control plane (/_sandbox/) is OPEN: anyone on the network can reset it, move",
+                "WARNING: its clock and inject faults. Start with --admin-token <secret> to protect it.",
+                "WARNING: " + "!" * 70,
+            ]
     return "\n".join(lines)
 
 
@@ -92,12 +112,18 @@ def serve(args: argparse.Namespace) -> int:
             webhook_retry_schedule=args.retry_schedule,
             time_compression=args.time_compression,
             incomplete_event=args.incomplete_event,
+            admin_token=args.admin_token,
+            faults_file=args.faults,
+            journal_size=args.journal_size,
         )
         app = create_app(settings)
     except (FixtureError, ValueError) as exc:
         print(f"passbox: {exc}", file=sys.stderr)
         return 2
     text = banner(settings, app.state.sandbox.seed, args.host, args.port)
+    if not _is_loopback(args.host) and not settings.admin_token:
+        # Loudly, on stderr too, where process supervisors look.
+        print(f"passbox: WARNING: {args.host} is not loopback and there is no --admin-token", file=sys.stderr)
 
     class Server(uvicorn.Server):
         # The banner is printed once the socket is bound, so it also means "ready".

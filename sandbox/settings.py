@@ -46,6 +46,11 @@ class Settings:
     time_compression: float = 1.0
     # Requests
     max_body_bytes: int = 64 * 1024
+    # Control plane: a bearer token for /_sandbox/ (None: open), the journal's size, and
+    # fault rules to start with (a YAML file: {faults: [...], webhook_faults: [...]}).
+    admin_token: str | None = field(default=None, repr=False)
+    journal_size: int = 1000
+    faults_file: Path | None = None
     # Injected collaborators (tests, embedding): a clock and the transport webhooks go out on.
     clock: Clock | None = field(default=None, compare=False)
     webhook_transport: httpx.AsyncBaseTransport | None = field(default=None, compare=False, repr=False)
@@ -57,6 +62,10 @@ class Settings:
             raise ValueError("time_compression must be positive")
         if not 0 <= self.webhook_jitter < 1:
             raise ValueError("webhook_jitter must be in [0, 1)")
+        if self.journal_size <= 0:
+            raise ValueError("journal_size must be positive")
+        if self.admin_token is not None and len(self.admin_token) < 8:
+            raise ValueError("the admin token must be at least 8 characters")
         if self.webhook_timeout <= 0 or self.max_body_bytes <= 0 or self.max_webhooks <= 0:
             raise ValueError("webhook_timeout, max_body_bytes and max_webhooks must be positive")
 
@@ -81,6 +90,9 @@ class Settings:
             "webhook_timeout": float,
             "time_compression": float,
             "max_body_bytes": int,
+            "admin_token": str,
+            "journal_size": int,
+            "faults_file": Path,
         }
         for name, convert in converters.items():
             raw = env.get(ENV_PREFIX + name.upper())
