@@ -15,11 +15,18 @@ from typing import Any, NamedTuple
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from starlette.applications import Starlette
 
-from sandbox.app import Sandbox, create_app
+from sandbox.app import Sandbox, create_app, load_specs
 from sandbox.core.clock import Clock
+from sandbox.core.specs import Spec
 from sandbox.settings import Settings
+
+# No example database: every run (here or in CI) generates from the seed alone, and a failure
+# saved by an older run against an older spec cannot come back as a "flaky" replay.
+hypothesis_settings.register_profile("passbox", database=None)
+hypothesis_settings.load_profile("passbox")
 
 START = "2026-03-02T09:30:00Z"
 DEMO_CLIENT = ("passbox-demo-client", "passbox-demo-secret")
@@ -69,6 +76,12 @@ class Receiver:
         return [json.loads(request.content) for request in self.requests]
 
 
+@pytest.fixture(scope="session")
+def specs() -> dict[str, Spec]:
+    """The specs, parsed once for the session (apps only read them)."""
+    return load_specs()
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock.frozen(START)
@@ -85,8 +98,8 @@ def settings(clock: Clock, receiver: Receiver) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Starlette:
-    return create_app(settings)
+def app(settings: Settings, specs: dict[str, Spec]) -> Starlette:
+    return create_app(settings, specs=specs)
 
 
 @pytest.fixture
@@ -115,14 +128,16 @@ class Wired(NamedTuple):
 
 
 @pytest.fixture
-def make_client(clock: Clock, receiver: Receiver) -> Callable[..., AbstractAsyncContextManager[Wired]]:
+def make_client(
+    clock: Clock, receiver: Receiver, specs: dict[str, Spec]
+) -> Callable[..., AbstractAsyncContextManager[Wired]]:
     """``async with make_client(token_ttl=60) as (client, sandbox)``: a client on a fresh app
     whose settings differ from the default ones (same clock and receiver as the test)."""
 
     @asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[Wired]:
         settings = Settings(**{"seed": 1, "clock": clock, "webhook_transport": receiver.transport, **overrides})
-        app = create_app(settings)
+        app = create_app(settings, specs=specs)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
             yield Wired(http, app.state.sandbox)
         await app.state.sandbox.core.outbox.aclose()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -184,3 +185,17 @@ async def test_the_lifespan_worker_delivers_without_being_asked() -> None:
         await complete(client, created["redirect_uri"])
         await asyncio.wait_for(delivered.wait(), timeout=5)
     assert json.loads(seen[0])["type"] == "vwsp_request.verified"
+
+
+async def test_apps_built_from_the_same_loaded_specs_share_no_state(clock: Clock, specs: dict[str, Any]) -> None:
+    first, second = (create_app(Settings(seed=5, clock=clock), specs=specs) for _ in range(2))
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url=BASE_URL) as a,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url=BASE_URL) as b,
+    ):
+        await a.post("/_sandbox/faults", json={"kind": "error", "status": 503})
+        await a.post("/api/partner/v2/webhooks", json={"url": "https://a.example/h"}, headers={
+            "Authorization": f"Bearer {await get_token(b)}"})  # fmt: skip
+        assert (await b.get("/_sandbox/faults")).json() == []
+        assert (await b.get("/_sandbox/requests")).json()["size"] == 1  # only its own token call
+    assert first.state.sandbox.specs is second.state.sandbox.specs  # read-only, shared on purpose

@@ -26,7 +26,21 @@ def test_banner_shows_the_url_the_seed_and_the_demo_credentials() -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::"])
 def test_binding_beyond_loopback_warns(host: str) -> None:
-    assert "WARNING: bound to" in banner(Settings(), 1, host, 8000)
+    text = banner(Settings(), 1, host, 8000)
+    assert "WARNING: bound to" in text
+    assert "the control plane (/_sandbox/) is OPEN" in text
+    protected = banner(Settings(admin_token="long-enough-token"), 1, host, 8000)
+    assert "WARNING: bound to" in protected
+    assert "is OPEN" not in protected
+    assert "(needs the admin token)" in protected
+
+
+def test_the_banner_lists_every_vendor_and_the_control_plane() -> None:
+    text = banner(Settings(), 42, "127.0.0.1", 8000)
+    assert "passbox-demo-key" in text
+    assert "/auth/demo-widget" in text
+    assert "/_sandbox/scenarios" in text
+    assert "/specs/sandbox.openapi.yaml" in text
 
 
 def test_bad_fixtures_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,7 +71,16 @@ def test_help() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sandbox", "serve", "--help"], capture_output=True, text=True, check=True
     )
-    for flag in ("--host", "--port", "--seed", "--fixtures", "--public-url", "--token-ttl"):
+    for flag in (
+        "--host",
+        "--port",
+        "--seed",
+        "--fixtures",
+        "--public-url",
+        "--token-ttl",
+        "--admin-token",
+        "--faults",
+    ):
         assert flag in result.stdout
 
 

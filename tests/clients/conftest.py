@@ -32,6 +32,7 @@ from clients.seekpass import AsyncSeekPassClient, RetryPolicy, SeekPassClient
 from clients.verifypass import AsyncVerifyPassClient, VerifyPassClient
 from sandbox.app import Sandbox, create_app
 from sandbox.core.clock import Clock
+from sandbox.core.specs import Spec
 from sandbox.settings import Settings
 from tests.conftest import BASE_URL, DEMO_CLIENT, Receiver
 from tests.contract.spec_check import AsyncValidatingTransport, ContractChecker, ValidatingTransport
@@ -100,13 +101,13 @@ def no_sleep() -> NoSleep:
 
 @pytest.fixture(params=TARGETS)
 async def target(
-    request: pytest.FixtureRequest, clock: Clock, receiver: Receiver, checker: ContractChecker
+    request: pytest.FixtureRequest, clock: Clock, receiver: Receiver, checker: ContractChecker, specs: dict[str, Spec]
 ) -> AsyncIterator[Target]:
     name = request.param
     if name == "sync-remote":
         yield Target(name, "", None, None, checker)
         return
-    app = create_app(Settings(seed=4242, clock=clock, webhook_transport=receiver.transport))
+    app = create_app(Settings(seed=4242, clock=clock, webhook_transport=receiver.transport), specs=specs)
     sandbox: Sandbox = app.state.sandbox
     if name == "sync-live":
         with live_server(app) as url, httpx.Client(base_url=url, trust_env=False) as browser:

@@ -22,6 +22,8 @@ from sandbox.settings import Settings
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
+SEEKPASS_CHANNELS = "tests.control.test_channels::test_seekpass_outcomes_are_identical_through_all_three_channels"
+
 # operationId -> the test that exercises it (module path :: function name).
 EXERCISED: dict[str, str] = {
     # SEEK Pass
@@ -44,6 +46,30 @@ EXERCISED: dict[str, str] = {
     "getActivity": "tests.verifypass.test_reporting::test_a_record_has_the_documented_fields",
     "getActivityAlias": "tests.verifypass.test_reporting::test_the_alias_path_answers_the_same",
     # Control plane
+    "listScenarios": "tests.control.test_scenarios::test_the_catalogue_comes_from_the_code_tables",
+    "getClock": "tests.control.test_clock::test_read_freeze_advance_release",
+    "changeClock": "tests.control.test_clock::test_read_freeze_advance_release",
+    "reset": "tests.control.test_inspection::test_a_full_reset_returns_to_fixtures_and_seed",
+    "listFaults": "tests.control.test_faults::test_rules_are_listed_and_removed",
+    "addFault": "tests.control.test_faults::test_an_error_in_each_vendors_shape",
+    "clearFaults": "tests.control.test_faults::test_rules_are_listed_and_removed",
+    "deleteFault": "tests.control.test_faults::test_rules_are_listed_and_removed",
+    "listWebhookFaults": "tests.control.test_faults::test_webhook_faults_are_listed_removed_and_validated",
+    "addWebhookFault": "tests.control.test_faults::test_fail_the_next_deliveries",
+    "clearWebhookFaults": "tests.control.test_faults::test_webhook_faults_are_listed_removed_and_validated",
+    "deleteWebhookFault": "tests.control.test_faults::test_webhook_faults_are_listed_removed_and_validated",
+    "listJournal": "tests.control.test_inspection::test_the_journal_filters",
+    "listDeliveries": "tests.control.test_inspection::test_deliveries_are_listed_filtered_and_redelivered",
+    "getDelivery": "tests.control.test_inspection::test_deliveries_are_listed_filtered_and_redelivered",
+    "redeliver": "tests.control.test_inspection::test_deliveries_are_listed_filtered_and_redelivered",
+    "listSeekPassRequests": "tests.control.test_control_api::test_seekpass_requests_are_listed",
+    "completeSeekPassRequest": SEEKPASS_CHANNELS,
+    "cancelSeekPassRequest": SEEKPASS_CHANNELS,
+    "expireSeekPassRequest": SEEKPASS_CHANNELS,
+    "createVerifyPassVerification": (
+        "tests.control.test_channels::test_verifypass_outcomes_are_identical_through_all_three_channels"
+    ),
+    "listVerifyPassActivity": "tests.control.test_control_api::test_activity_lists_negative_ones_too",
     "listVerifyPassAccounts": "tests.verifypass.test_verification::test_the_configuration_lists_accounts_and_widgets",
     "setVerifyPassAccountWebhook": (
         "tests.verifypass.test_verification::test_widget_and_account_urls_both_get_the_event"
@@ -131,3 +157,11 @@ def test_every_api_route_of_the_app_is_in_a_spec() -> None:
     # Route parameters are named the same in the app and the specs.
     undocumented = sorted(served - documented)
     assert undocumented == [], f"served but in no spec: {undocumented}"
+
+
+def test_fault_rules_can_name_every_operation_and_only_those() -> None:
+    document: Any = load_yaml((specs_dir() / "sandbox.openapi.yaml").read_bytes())
+    offered = document["components"]["schemas"]["FaultRuleCreate"]["properties"]["operation"]["enum"]
+    app = create_app(Settings(seed=1))
+    known = app.state.sandbox.context.index.ids()
+    assert sorted(offered) == sorted(["*", *known])

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from sandbox.core import personas
 from sandbox.core.fixtures import validate_fixture
 from sandbox.core.resources import default_fixtures_dir, load_yaml
 from sandbox.seekpass import fixtures as seekpass_fixtures
@@ -17,6 +18,7 @@ from sandbox.verifypass import fixtures as verifypass_fixtures
 SCHEMAS: dict[str, dict[str, Any]] = {
     seekpass_fixtures.FILENAME: seekpass_fixtures.SCHEMA,
     verifypass_fixtures.FILENAME: verifypass_fixtures.SCHEMA,
+    personas.FILENAME: personas.SCHEMA,
 }
 FILES = sorted(default_fixtures_dir().glob("*.yaml"))
 
@@ -46,3 +48,7 @@ def test_the_fixtures_load_with_their_cross_references() -> None:
     assert directory.widgets["demo-unique-codes"].action.type == "unique_codes"
     assert [c.key for c in directory.widgets["demo-widget"].communities] == ["mil", "fir"]
     assert directory.accounts["passbox-demo-account"].api_key == "passbox-demo-key"
+    people = personas.load_personas(default_fixtures_dir())
+    assert set(people) == {"jane-citizen", "sam-responder", "lee-nurse", "alex-teacher"}
+    # Every persona's community is one the VerifyPass fixtures define.
+    assert {person.community for person in people.values()} <= set(directory.communities)

@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server_url() -> Iterator[str]:
+    # One server per spec: the control-plane run adds faults, moves the clock and resets.
     # schemathesis registers many webhooks; a high per-client cap keeps creation reachable.
     # Its probes send malformed requests on purpose; uvicorn logs only errors.
     with live_server(create_app(Settings(seed=20261122, max_webhooks=100_000)), log_level="error") as url:

@@ -43,3 +43,14 @@ def test_clear_one_tenant_or_all() -> None:
     assert store.get("k", "t2", "b") == 2
     store.clear()
     assert store.count("k") == 0
+
+
+def test_rand_reset_restarts_every_stream_in_place() -> None:
+    from sandbox.core.rand import Rand
+
+    rand = Rand(3)
+    ids = rand.stream("ids")
+    first = [ids.uuid4() for _ in range(3)]
+    rand.reset()
+    assert [ids.uuid4() for _ in range(3)] == first  # the same object, started over
+    assert rand.stream("ids") is ids
