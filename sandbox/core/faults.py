@@ -103,11 +103,17 @@ class Faults:
         self.rules.clear()
 
     def decide(self, vendor: str, operation: str | None) -> list[Decision]:
-        """The rules that fire for this request; counts it against limited rules."""
+        """The rules that fire for this request, oldest first; counts it against limited rules.
+        At most one rule answers a request (error, rate limit, block page); a later one that
+        would answer too is not counted, so limited rules take effect one after another."""
         decisions: list[Decision] = []
+        answered = False
         for rule in list(self.rules):
             if not rule.matches(vendor, operation):
                 continue
+            if answered and rule.kind != "latency":
+                continue  # the request is already answered by an earlier rule: this one waits
+
             rule.matched += 1
             if rule.remaining is not None:
                 rule.remaining -= 1
@@ -116,6 +122,7 @@ class Faults:
             if rule.rate < 1.0 and self.rng.random.random() >= rule.rate:
                 continue
             rule.fired += 1
+            answered = answered or rule.kind != "latency"
             delay = rule.latency_ms
             if rule.kind == "latency" and rule.latency_max_ms is not None:
                 delay = self.rng.uniform(rule.latency_ms, rule.latency_max_ms)

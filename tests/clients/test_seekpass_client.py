@@ -285,3 +285,19 @@ async def test_transport_failures_are_transport_errors(make_seekpass: Any, targe
     client = make_seekpass(transport=transport)
     with pytest.raises(TransportError, match="ConnectTimeout"):
         await run(client.list_webhooks())
+
+
+async def test_the_client_recovers_from_faults_injected_in_the_sandbox(
+    make_seekpass: Any, target: Target, no_sleep: NoSleep
+) -> None:
+    target.needs_sandbox()
+    for rule in (
+        {"kind": "rate_limit", "operation": "listWebhooks", "retry_after": 1, "remaining": 1},
+        {"kind": "error", "status": 503, "operation": "listWebhooks", "remaining": 1},
+    ):
+        assert (await browse(target, "POST", "/_sandbox/faults", json=rule)).status_code == 201
+    client = make_seekpass()
+    assert await run(client.list_webhooks()) == []
+    # Every answer, the injected ones too, was checked against the spec (429 and 5XX are in it).
+    assert [e.status for e in target.checker.exchanges if e.operation_id == "listWebhooks"] == [429, 503, 200]
+    assert no_sleep.delays == [1.0, 1.0]

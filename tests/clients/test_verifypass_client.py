@@ -197,3 +197,15 @@ async def test_real_deliveries_verify_parse_and_match_the_spec(
     assert (record.first_name, record.uid, record.discount_code) == ("José", "u/1", "HEROES15")
     assert b"Jos\\u00e9" in delivery.content and b"u\\/1" in delivery.content  # PHP-style escaping
     checker.check_webhook("verifypass", "verification", delivery)
+
+
+async def test_the_client_recovers_from_a_cloudflare_block_injected_in_the_sandbox(
+    make_verifypass: Any, target: Target, no_sleep: NoSleep
+) -> None:
+    target.needs_sandbox()
+    rule = {"kind": "cloudflare", "operation": "createApplicantToken", "retry_after": 3, "remaining": 1}
+    assert (await browse(target, "POST", "/_sandbox/faults", json=rule)).status_code == 201
+    client = make_verifypass()
+    assert (await run(client.create_token())).startswith("eyJpdiI6")
+    assert [e.status for e in target.checker.exchanges if e.operation_id == "createApplicantToken"] == [429, 200]
+    assert no_sleep.delays == [3.0]

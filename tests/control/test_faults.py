@@ -272,3 +272,17 @@ async def test_webhook_faults_are_listed_removed_and_validated(client: httpx.Asy
     for bad in ({"kind": "vanish"}, {"kind": "fail", "url": "ftp://x"}, {"kind": "fail", "remaining": 0}):
         assert (await client.post(WEBHOOK_FAULTS, json=bad)).status_code == 422
     assert (await client.delete(WEBHOOK_FAULTS)).status_code == 204
+
+
+async def test_limited_rules_take_effect_one_after_another(client: httpx.AsyncClient) -> None:
+    await add(client, kind="rate_limit", operation="getActivity", remaining=1)
+    await add(client, kind="error", status=503, operation="getActivity", remaining=1)
+    await add(client, kind="latency", latency_ms=1, operation="getActivity", remaining=2)
+    statuses = [(await client.get("/api/v2/reporting", headers=KEY)).status_code for _ in range(3)]
+    assert statuses == [429, 503, 200]
+    entries = (await client.get("/_sandbox/requests")).json()["entries"]
+    assert [e["fault"] for e in reversed(entries)] == [
+        "fault-1 (rate_limit), fault-3 (latency)",
+        "fault-2 (error), fault-3 (latency)",
+        None,
+    ]
