@@ -78,7 +78,7 @@ def build_core(settings: Settings, seed: int) -> Core:
     clock = settings.clock or Clock()
     rand = Rand(seed)
     store = MemoryStore()
-    scheduler = Scheduler(clock)
+    scheduler = Scheduler(clock, on_error=settings.on_error)
     outbox = Outbox(
         store=store,
         scheduler=scheduler,
@@ -210,6 +210,12 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     return app
 
 
+def app_from_env() -> Starlette:
+    """The app ``uvicorn --factory sandbox.app:app_from_env`` builds (``passbox serve --reload``
+    uses it): settings from the PASSBOX_* variables."""
+    return create_app(Settings.from_env())
+
+
 def sandbox_of(request: Request) -> Sandbox:
     sandbox: Sandbox = request.app.state.sandbox
     return sandbox
@@ -233,6 +239,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    on_error = sandbox_of(request).settings.on_error
+    if on_error is not None:
+        on_error(exc)
     message = "passbox hit an internal error; this is a bug in the sandbox, please report it"
     vendor = sandbox_of(request).vendor_for(request.url.path)
     if vendor is not None:

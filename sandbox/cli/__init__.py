@@ -1,0 +1,254 @@
+"""The ``passbox`` command. Imported by nothing.
+
+``serve`` starts a sandbox; ``trigger``, ``listen``, ``requests`` and ``deliveries`` drive a
+running one over HTTP (``--url``, default http://127.0.0.1:8000); ``check-spec`` validates
+the bundled specs. Every error is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sandbox.settings import Settings, _parse_schedule
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class CLIError(Exception):
+    """A failure to report as one line (exit status 1)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    from sandbox.cli import remote
+
+    parser = Parser(
+        prog="passbox",
+        description="A local sandbox of the SEEK Pass and VerifyPass identity-verification APIs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="start the sandbox (the default command)", description="Start the sandbox."
+    )
+    add_serve_arguments(serve)
+    remote.add_commands(commands)
+    check = commands.add_parser(
+        "check-spec", help="validate OpenAPI specs", description="Validate the bundled specs (or the files given)."
+    )
+    check.add_argument("files", nargs="*", type=Path, help="spec files (default: the bundled ones)")
+    return parser
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    parser.add_argument("--seed", type=int, help="seed for ids, tokens, people and secrets (default: random)")
+    parser.add_argument("--fixtures", type=Path, help="directory of fixture files (default: the bundled ones)")
+    parser.add_argument("--public-url", help="base URL used in redirect URIs and pages (default: the request's)")
+    parser.add_argument("--token-ttl", type=int, help="SEEK Pass access-token lifetime in seconds (default: 7200)")
+    parser.add_argument("--request-ttl", type=int, help="SEEK Pass request expiry in seconds (default: 172800)")
+    parser.add_argument(
+        "--retry-schedule",
+        type=_parse_schedule,
+        help="webhook retry delays in seconds, comma-separated (default: 1,10,60,300)",
+    )
+    parser.add_argument(
+        "--time-compression", type=float, help="divide webhook retry delays by this factor (default: 1)"
+    )
+    parser.add_argument(
+        "--incomplete-event",
+        action="store_true",
+        default=None,
+        help="also send vwsp_request.incomplete when a user opens a SEEK Pass link",
+    )
+    parser.add_argument("--admin-token", help="require Authorization: Bearer <token> on the /_sandbox/ control plane")
+    parser.add_argument("--faults", type=Path, help="YAML file of fault rules to start with (see the README)")
+    parser.add_argument("--journal-size", type=int, help="requests kept in the journal (default: 1000)")
+    parser.add_argument("--reload", action="store_true", help="restart when the code, specs or fixtures change")
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+# Serve flags and the PASSBOX_* variables they stand for (--reload runs the app in a child
+# process that reads its settings from the environment).
+SERVE_FLAGS = {
+    "seed": "seed",
+    "fixtures": "fixtures_dir",
+    "public_url": "public_url",
+    "token_ttl": "token_ttl",
+    "request_ttl": "request_ttl",
+    "retry_schedule": "webhook_retry_schedule",
+    "time_compression": "time_compression",
+    "incomplete_event": "incomplete_event",
+    "admin_token": "admin_token",
+    "faults": "faults_file",
+    "journal_size": "journal_size",
+}
+
+
+def banner(settings: Settings, seed: int | None, host: str, port: int) -> str:
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}"
+    seed_text = f"seed {seed}; replay with --seed {seed}" if seed is not None else "seed from PASSBOX_SEED"
+    lines = [
+        f"passbox is running at {url}   ({seed_text})",
+        "",
+        "SEEK Pass",
+        f"  token:      POST {url}/api/partner/v1/oauth/token.json",
+        "  partner:    client_id passbox-demo-client      client_secret passbox-demo-secret",
+        "              scopes write.digital_identity read.digital_identity",
+        "  read-only:  client_id passbox-readonly-client  client_secret passbox-readonly-secret",
+        f"  spec:       {url}/specs/seekpass.openapi.yaml",
+        "",
+        "VerifyPass",
+        f"  token:      POST {url}/api/v2/token   (header key: passbox-demo-key)",
+        f"  widgets:    {url}/auth/demo-widget  demo-token-only  demo-private  demo-unique-codes",
+        f"  spec:       {url}/specs/verifypass.openapi.yaml",
+        "",
+        "Control plane",
+        f"  dashboard:  {url}/_sandbox/" + ("   (needs the admin token)" if settings.admin_token else ""),
+        f"  API:        {url}/_sandbox/scenarios  clock  faults  requests  deliveries  reset",
+        f"  spec:       {url}/specs/sandbox.openapi.yaml",
+        f"  fixtures:   {settings.fixtures_dir}",
+    ]
+    if not is_loopback(host):
+        lines += ["", f"WARNING: bound to {host}: anyone who can reach this address can use the sandbox."]
+        if not settings.admin_token:
+            lines += [
+                "WARNING: " + "!" * 70,
+                "WARNING: the control plane (/_sandbox/) is OPEN: anyone on the network can reset it, move",
+                "WARNING: its clock and inject faults. Start with --admin-token <secret> to protect it.",
+                "WARNING: " + "!" * 70,
+            ]
+    return "\n".join(lines)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(f"{item:g}" for item in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sandbox.app import create_app
+    from sandbox.core.fixtures import FixtureError
+
+    overrides = {field: getattr(args, flag) for flag, field in SERVE_FLAGS.items()}
+    try:
+        settings = Settings.from_env(**overrides)
+        app = None if args.reload else create_app(settings)
+    except (FixtureError, ValueError) as exc:
+        raise CLIError(str(exc)) from exc
+    if not is_loopback(args.host) and not settings.admin_token:
+        # Loudly, on stderr too, where process supervisors look.
+        print(f"passbox: WARNING: {args.host} is not loopback and there is no --admin-token", file=sys.stderr)
+
+    if app is None:
+        # The reloader runs the app in a child process: hand the settings over as PASSBOX_*.
+        for field, value in overrides.items():
+            if value is not None:
+                os.environ[f"PASSBOX_{field.upper()}"] = _env_value(value)
+        print(banner(settings, settings.seed, args.host, args.port), flush=True)
+        from sandbox.core.resources import PACKAGE_DIR, data_dir
+
+        uvicorn.run(
+            "sandbox.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            reload=True,
+            reload_dirs=[str(PACKAGE_DIR), str(data_dir("specs")), str(settings.fixtures_dir)],
+            reload_includes=["*.py", "*.yaml", "*.html"],
+        )
+        return 0
+
+    text = banner(settings, app.state.sandbox.seed, args.host, args.port)
+
+    class Server(uvicorn.Server):
+        # The banner is printed once the socket is bound, so it also means "ready".
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                print(text, flush=True)
+
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    Server(config).run()
+    return 0
+
+
+def check_spec(args: argparse.Namespace) -> int:
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    from sandbox.core.resources import load_yaml, specs_dir
+    from sandbox.core.specs import Spec
+
+    files = args.files or sorted(specs_dir().glob("*.openapi.yaml"))
+    failed = 0
+    for path in files:
+        try:
+            document: Any = load_yaml(path.read_bytes())
+            if not isinstance(document, dict):
+                raise ValueError("not a YAML mapping")
+            validate(document)
+            Spec.load(path)  # the validators the sandbox compiles from it
+        except (OSError, ValueError, OpenAPIValidationError, Exception) as exc:
+            failed += 1
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"FAIL {path}: {reason}")
+            continue
+        operations = sum(
+            1
+            for item in document.get("paths", {}).values()
+            for method in item
+            if method in ("get", "put", "post", "delete", "patch")
+        )
+        webhooks = len(document.get("webhooks", {}))
+        print(f"ok   {path}: OpenAPI {document['openapi']}, {operations} operations, {webhooks} webhooks")
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sandbox.cli import remote
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `passbox` alone, or `passbox --port 9000`, means `passbox serve ...`.
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["serve", *argv]
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        if args.command == "check-spec":
+            return check_spec(args)
+        return remote.run(args)
+    except CLIError as exc:
+        print(f"passbox: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
