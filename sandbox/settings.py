@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,9 @@ class Settings:
     # Injected collaborators (tests, embedding): a clock and the transport webhooks go out on.
     clock: Clock | None = field(default=None, compare=False)
     webhook_transport: httpx.AsyncBaseTransport | None = field(default=None, compare=False, repr=False)
+    # Told about every unexpected exception (a sandbox bug) while serving or in background work;
+    # the pytest plugin uses it to fail the test that caused one.
+    on_error: Callable[[BaseException], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.token_ttl <= 0 or self.request_ttl <= 0 or self.applicant_token_ttl <= 0:

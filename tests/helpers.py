@@ -1,10 +1,9 @@
-"""Helpers for tests that need real sockets: free ports, a uvicorn server in a thread, a receiver."""
+"""Helpers for tests that need real sockets: a uvicorn server in a thread, a receiver."""
 
 from __future__ import annotations
 
 import json
 import queue
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,43 +11,21 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 
+from sandbox.testing.server import free_port, serve_in_thread
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class _Server(uvicorn.Server):
-    """uvicorn with a started event, so a test can wait for it instead of sleeping."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
+__all__ = ["Received", "free_port", "live_server", "receiver_server"]
 
 
 @contextmanager
 def live_server(app: Starlette, log_level: str = "warning") -> Iterator[str]:
     """Serve ``app`` with uvicorn (lifespan on) on a free loopback port; yield its base URL."""
-    port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
-    thread = threading.Thread(target=server.run, name="passbox-live", daemon=True)
-    thread.start()
-    if not server.ready.wait(timeout=15):
-        raise RuntimeError("uvicorn did not start")
+    stop, url = serve_in_thread(app, log_level)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+        stop()
 
 
 @dataclass

@@ -41,7 +41,10 @@ class _Entry:
 
 
 class Scheduler:
-    def __init__(self, clock: Clock, *, max_concurrency: int = 32) -> None:
+    def __init__(
+        self, clock: Clock, *, max_concurrency: int = 32, on_error: Callable[[BaseException], None] | None = None
+    ) -> None:
+        self._on_error = on_error
         self._clock = clock
         self._heap: list[_Entry] = []
         self._by_key: dict[str, _Entry] = {}
@@ -136,6 +139,8 @@ class Scheduler:
             except Exception as exc:
                 log.exception("scheduled job %s failed", entry.key)
                 self.errors.append(f"{entry.key}: {type(exc).__name__}: {exc}")
+                if self._on_error is not None:
+                    self._on_error(exc)
 
     async def drain(self) -> int:
         """Run all due work to completion, including work it makes due; return how many jobs ran."""
