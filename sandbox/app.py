@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox import seekpass, verifypass
+from sandbox.control import dashboard
 from sandbox.control import errors as control_errors
 from sandbox.control import routes as control_routes
 from sandbox.control.auth import AdminTokenMiddleware
@@ -99,7 +100,7 @@ def build_core(settings: Settings, seed: int) -> Core:
         store=store,
         scheduler=scheduler,
         outbox=outbox,
-        pages=Pages([seekpass.TEMPLATES, verifypass.TEMPLATES]),
+        pages=Pages([seekpass.TEMPLATES, verifypass.TEMPLATES, dashboard.TEMPLATES]),
         personas=load_personas(settings.fixtures_dir),
     )
 
@@ -160,7 +161,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     context.apply_startup_faults()
     control = Vendor(
         name="control",
-        routes=list(control_routes.build_routes(context)),
+        routes=[*control_routes.build_routes(context), *dashboard.build_routes(context)],
         prefixes=(control_routes.PREFIX + "/",),
         render_status=control_errors.render_status,
     )

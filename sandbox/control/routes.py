@@ -16,6 +16,14 @@ from starlette.routing import Route
 
 from sandbox.control import errors
 from sandbox.control.context import ControlContext, add_fault
+from sandbox.control.views import (
+    account_view,
+    activity_view,
+    outcome_view,
+    partner_view,
+    request_view,
+    widget_view,
+)
 from sandbox.core.clock import isoformat_z
 from sandbox.core.errors import Conflict, NotFound, SandboxError, UnsupportedMediaType, ValidationFailed
 from sandbox.core.http import is_json_media_type, media_type, parse_json, read_body
@@ -25,8 +33,7 @@ from sandbox.core.webhooks import Delivery
 from sandbox.seekpass import scenarios as seekpass_scenarios
 from sandbox.seekpass.models import VerifyRequest
 from sandbox.verifypass import scenarios as verifypass_scenarios
-from sandbox.verifypass.backend import FormInvalid, Outcome, VerifyPassBackend, WidgetRefusal
-from sandbox.verifypass.models import Account, Activity, Widget
+from sandbox.verifypass.backend import FormInvalid, WidgetRefusal
 
 PREFIX = "/_sandbox"
 DRAIN_WAIT_SECONDS = 5.0
@@ -34,79 +41,6 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 VENDORS = ("seekpass", "verifypass")
 
 control_endpoint = endpoint(errors.render)
-
-
-# -- views ---------------------------------------------------------------------------------------
-
-
-def widget_view(backend: VerifyPassBackend, widget: Widget) -> dict[str, Any]:
-    account = backend.directory.accounts[widget.account_id]
-    return {
-        "key": widget.key,
-        "name": widget.name,
-        "mode": widget.mode,
-        "communities": [{"key": c.key, "name": c.name, "group": c.group} for c in widget.communities],
-        "require_token": widget.require_token,
-        "active": widget.active,
-        "action": widget.action.type,
-        "codes_left": backend.codes_left(widget),
-        "cache_period": widget.cache_period,
-        "webhook_url": backend.webhook_url(account, widget),
-        "url": f"/auth/{widget.key}",
-    }
-
-
-def account_view(backend: VerifyPassBackend, account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "webhook_url": backend.webhook_url(account),
-        "widgets": [widget_view(backend, backend.directory.widgets[key]) for key in account.widgets],
-    }
-
-
-def activity_view(activity: Activity) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "account_id": activity.account_id,
-        "outcome": activity.outcome,
-        "first_name": activity.first_name,
-        "last_name": activity.last_name,
-        "email": activity.email,
-        "community_key": activity.community_key,
-        "widget_key": activity.widget_key,
-        "data": activity.data,
-        "created_at": isoformat_z(activity.created_at, micro=True),
-        "uid": activity.uid,
-    }
-
-
-def request_view(request: VerifyRequest) -> dict[str, Any]:
-    return {
-        "client_id": request.client_id,
-        "request_id": request.request_id,
-        "status": request.status,
-        "created_at": isoformat_z(request.created_at),
-        "expires_at": isoformat_z(request.expires_at),
-        "finalized_at": isoformat_z(request.finalized_at) if request.finalized_at else None,
-        "finished_via": request.finished_via,
-        "redirect_uri": request.redirect_uri,
-        "callback_url": request.callback_url,
-        "partner_name": request.partner_name,
-        "credential": request.credential.to_dict() if request.credential else None,
-    }
-
-
-def outcome_view(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "outcome": outcome.outcome,
-        "code": outcome.code,
-        "message": outcome.message,
-        "returning": outcome.returning,
-        "codes_exhausted": outcome.codes_exhausted,
-        "activity": activity_view(outcome.activity) if outcome.activity else None,
-        "deliveries": list(outcome.deliveries),
-    }
 
 
 def parse_duration(text: str) -> timedelta:
@@ -280,6 +214,14 @@ def build_routes(context: ControlContext) -> list[Route]:
         )
 
     @control_endpoint
+    async def journal_entry(request: Request) -> Response:
+        raw = request.path_params["entry_id"]
+        entry = context.journal.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+        if entry is None:
+            raise NotFound(f"No journal entry {raw!r} (the journal keeps the last {context.journal.size})")
+        return JSONResponse(entry.to_dict())
+
+    @control_endpoint
     async def deliveries(request: Request) -> Response:
         vendor = query_text(request, "vendor", 20, VENDORS)
         tenant = query_text(request, "tenant", 160)
@@ -313,6 +255,27 @@ def build_routes(context: ControlContext) -> list[Route]:
     # -- SEEK Pass --------------------------------------------------------------------------
 
     seekpass = context.seekpass
+
+    @control_endpoint
+    async def seekpass_partners(request: Request) -> Response:
+        return JSONResponse(
+            [
+                partner_view(
+                    partner,
+                    len(seekpass.list_requests(partner.client_id)),
+                    len(seekpass.list_webhooks(partner)),
+                )
+                for partner in seekpass.partners.values()
+            ]
+        )
+
+    @control_endpoint
+    async def seekpass_request(request: Request) -> Response:
+        client_id, request_id = request.path_params["client_id"], request.path_params["request_id"]
+        partner = seekpass.partners.get(client_id)
+        if partner is None:
+            raise NotFound(f"No SEEK Pass client {client_id!r}")
+        return JSONResponse(request_view(seekpass.get_request(partner, request_id)))
 
     @control_endpoint
     async def seekpass_requests(request: Request) -> Response:
@@ -404,6 +367,13 @@ def build_routes(context: ControlContext) -> list[Route]:
         return JSONResponse(outcome_view(outcome))
 
     @control_endpoint
+    async def verifypass_activity_item(request: Request) -> Response:
+        found = verifypass.find_activity(request.path_params["activity_id"])
+        if found is None:
+            raise NotFound(f"No activity {request.path_params['activity_id']!r}")
+        return JSONResponse(activity_view(found))
+
+    @control_endpoint
     async def verifypass_activity(request: Request) -> Response:
         account_id = query_text(request, "account_id", 128)
         accounts = [account_id] if account_id else list(verifypass.directory.accounts)
@@ -419,10 +389,13 @@ def build_routes(context: ControlContext) -> list[Route]:
         Route(f"{PREFIX}/webhook-faults", webhook_faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/webhook-faults/{{fault_id}}", webhook_fault, methods=["DELETE"]),
         Route(f"{PREFIX}/requests", journal, methods=["GET"]),
+        Route(f"{PREFIX}/requests/{{entry_id}}", journal_entry, methods=["GET"]),
         Route(f"{PREFIX}/deliveries", deliveries, methods=["GET"]),
         Route(f"{PREFIX}/deliveries/{{delivery_id}}", delivery, methods=["GET"]),
         Route(f"{PREFIX}/deliveries/{{delivery_id}}/redeliver", redeliver, methods=["POST"]),
+        Route(f"{PREFIX}/seekpass/partners", seekpass_partners, methods=["GET"]),
         Route(f"{PREFIX}/seekpass/requests", seekpass_requests, methods=["GET"]),
+        Route(f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}", seekpass_request, methods=["GET"]),
         Route(f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}/complete", seekpass_complete, methods=["POST"]),
         Route(f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}/cancel", seekpass_cancel, methods=["POST"]),
         Route(f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}/expire", seekpass_expire, methods=["POST"]),
@@ -431,6 +404,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         Route(f"{PREFIX}/verifypass/widgets/{{widget_key}}/webhook", verifypass_widget_webhook, methods=["PUT"]),
         Route(f"{PREFIX}/verifypass/verifications", verifypass_verification, methods=["POST"]),
         Route(f"{PREFIX}/verifypass/activity", verifypass_activity, methods=["GET"]),
+        Route(f"{PREFIX}/verifypass/activity/{{activity_id}}", verifypass_activity_item, methods=["GET"]),
     ]
 
 

@@ -131,6 +131,9 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def get(self, entry_id: int) -> Entry | None:
+        return next((entry for entry in self._entries if entry.id == entry_id), None)
+
     def list(
         self,
         *,

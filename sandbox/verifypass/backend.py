@@ -583,6 +583,10 @@ class VerifyPassBackend:
         rows = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return {"count": len(found), "maxPage": max_page, "data": [activity.to_report() for activity in rows]}
 
+    def find_activity(self, activity_id: str) -> Activity | None:
+        found = self._core.store.find(ACTIVITY, activity_id)
+        return found[1] if found else None
+
     def activity(self, account_id: str) -> list[Activity]:
         return list(self._core.store.values(ACTIVITY, tenant_of(account_id)))
 
