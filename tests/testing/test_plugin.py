@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.live
 
 SAMPLE = """
 import httpx
+import re
+from pathlib import Path
+
 import pytest
 
 from clients.seekpass import SeekPassClient
@@ -76,6 +82,9 @@ def test_the_default_seed(passbox_server, passbox_client):
 
 FIXTURES_SAMPLE = """
 import shutil
+from pathlib import Path
+
+import re
 from pathlib import Path
 
 import pytest
@@ -154,6 +163,9 @@ def test_a_server_side_error_surfaces_in_the_test_that_caused_it(pytester: pytes
 def test_an_unknown_marker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_marker="""
+import re
+from pathlib import Path
+
 import pytest
 
 @pytest.mark.passbox(colour="blue")
@@ -164,3 +176,13 @@ def test_it(passbox_app):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*unknown options*colour*"])
+
+
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Testing your integration", 1)[1].split("\n## ", 1)[0]
+    example = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert len(example) == 1
+    pytester.makepyfile(test_readme=example[0])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=1)
