@@ -56,6 +56,22 @@ async def hook(
     return created
 
 
+async def verified_with_failures(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    receiver: Receiver,
+    drain: Callable[..., Any],
+    failures: list[int | Exception],
+) -> dict[str, Any]:
+    """Registers a webhook, verifies a request and lets the first attempts fail as scripted; returns the webhook."""
+    registered = await hook(client, headers)
+    created = await create(client, headers)
+    receiver.responses = failures
+    await complete(client, created["redirect_uri"])
+    await drain()
+    return registered
+
+
 async def test_a_verification_sends_one_signed_event(
     client: httpx.AsyncClient,
     bearer: Callable[..., Any],
@@ -159,11 +175,7 @@ async def test_failures_retry_with_the_same_event_and_a_fresh_signature(
     sandbox: Sandbox,
 ) -> None:
     headers = await bearer()
-    registered = await hook(client, headers)
-    created = await create(client, headers)
-    receiver.responses = [500, httpx.ReadTimeout("slow")]
-    await complete(client, created["redirect_uri"])
-    await drain()
+    registered = await verified_with_failures(client, headers, receiver, drain, [500, httpx.ReadTimeout("slow")])
     clock.advance(2)
     await drain()
     clock.advance(12)
@@ -190,11 +202,7 @@ async def test_a_retry_after_rotation_is_signed_with_the_new_secret(
     clock: Clock,
 ) -> None:
     headers = await bearer()
-    registered = await hook(client, headers)
-    created = await create(client, headers)
-    receiver.responses = [503]
-    await complete(client, created["redirect_uri"])
-    await drain()
+    registered = await verified_with_failures(client, headers, receiver, drain, [503])
     rotated = (await client.put(f"{HOOKS}/{registered['id']}/secret", headers=headers)).json()
     clock.advance(2)
     await drain()
@@ -212,11 +220,7 @@ async def test_a_retry_follows_an_updated_url(
     clock: Clock,
 ) -> None:
     headers = await bearer()
-    registered = await hook(client, headers)
-    created = await create(client, headers)
-    receiver.responses = [503]
-    await complete(client, created["redirect_uri"])
-    await drain()
+    registered = await verified_with_failures(client, headers, receiver, drain, [503])
     await client.put(f"{HOOKS}/{registered['id']}", json={"url": "http://receiver.test/new"}, headers=headers)
     clock.advance(2)
     await drain()
@@ -235,11 +239,7 @@ async def test_deleting_a_webhook_abandons_its_pending_deliveries(
     sandbox: Sandbox,
 ) -> None:
     headers = await bearer()
-    registered = await hook(client, headers)
-    created = await create(client, headers)
-    receiver.responses = [500]
-    await complete(client, created["redirect_uri"])
-    await drain()
+    registered = await verified_with_failures(client, headers, receiver, drain, [500])
     await client.delete(f"{HOOKS}/{registered['id']}", headers=headers)
     clock.advance(2)
     await drain()
