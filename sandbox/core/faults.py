@@ -150,9 +150,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or not self.faults.rules:
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        operation = self.index.match(scope["method"], path)
-        vendor = operation.vendor if operation is not None else self.vendor_for(path)
+        vendor, operation = self.index.classify(scope["method"], scope["path"], self.vendor_for)
         if vendor is None:
             await self.app(scope, receive, send)  # the control plane is never faulted
             return

@@ -191,8 +191,7 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        operation = self.index.match(scope["method"], path)
-        vendor = operation.vendor if operation is not None else self.vendor_for(path)
+        vendor, operation = self.index.classify(scope["method"], path, self.vendor_for)
         if vendor is None:
             await self.app(scope, receive, send)  # only vendor traffic is journaled
             return

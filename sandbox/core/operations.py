@@ -7,7 +7,7 @@ and the journal can name operations by their operationId.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,13 @@ class OperationIndex:
             if operation.method == method and operation.pattern.match(path):
                 return operation
         return None
+
+    def classify(
+        self, method: str, path: str, vendor_for: Callable[[str], str | None]
+    ) -> tuple[str | None, Operation | None]:
+        """The vendor a request belongs to (None: not vendor traffic) and its documented operation, if any."""
+        operation = self.match(method, path)
+        return (operation.vendor if operation is not None else vendor_for(path)), operation
 
     def ids(self, vendor: str | None = None) -> list[str]:
         return [op.operation_id for op in self.operations if vendor is None or op.vendor == vendor]

@@ -15,9 +15,9 @@ from clients.seekpass import WebhookEvent
 from clients.seekpass.webhooks import Deduplicator, sign, verify
 from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
-from tests.conftest import Receiver, get_token
+from tests.conftest import Receiver
 from tests.contract.spec_check import ContractChecker
-from tests.seekpass.helpers import complete, create
+from tests.seekpass.helpers import complete, create, verified_with_webhook
 
 SECRET = "23a8db7b1b368dd0e30eff95b048b994e892000e69a4fbb3ca78ff92e13ad1f7"
 TIMESTAMP = 1744683241
@@ -120,23 +120,10 @@ def deliveries(receiver: Receiver) -> Callable[[], list[httpx.Request]]:
     return lambda: list(receiver.requests)
 
 
-async def _verified_request(
-    client: httpx.AsyncClient, drain: Callable[..., Any]
-) -> tuple[dict[str, str], dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {await get_token(client)}"}
-    hook = (
-        await client.post("/api/partner/v2/webhooks", json={"url": "http://receiver.test/h"}, headers=headers)
-    ).json()
-    created = await create(client, headers)
-    await complete(client, created["redirect_uri"])
-    await drain()
-    return headers, hook
-
-
 async def test_real_deliveries_verify_and_match_the_spec(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any], clock: Clock, checker: ContractChecker
 ) -> None:
-    _, hook = await _verified_request(client, drain)
+    _, hook = await verified_with_webhook(client, drain)
     [delivery] = receiver.requests
     event = verify(delivery.content, delivery.headers, hook["secret"], now=clock.unix())
     assert event.type == "vwsp_request.verified"
@@ -146,7 +133,7 @@ async def test_real_deliveries_verify_and_match_the_spec(
 async def test_a_duplicated_event_is_handled_once(
     client: httpx.AsyncClient, sandbox: Sandbox, receiver: Receiver, drain: Callable[..., Any], clock: Clock
 ) -> None:
-    _, hook = await _verified_request(client, drain)
+    _, hook = await verified_with_webhook(client, drain)
     [delivery_record] = sandbox.core.outbox.list()
     sandbox.core.outbox.redeliver(delivery_record.id)  # the sandbox sends the same event again
     clock.advance(5)
@@ -165,7 +152,7 @@ async def test_a_duplicated_event_is_handled_once(
 async def test_after_rotation_the_old_secret_fails(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any], clock: Clock
 ) -> None:
-    headers, hook = await _verified_request(client, drain)
+    headers, hook = await verified_with_webhook(client, drain)
     rotated = (await client.put(f"/api/partner/v2/webhooks/{hook['id']}/secret", headers=headers)).json()
     created = await create(client, headers)
     await complete(client, created["redirect_uri"], "cancel")
@@ -179,7 +166,7 @@ async def test_after_rotation_the_old_secret_fails(
 async def test_a_delivery_replayed_later_is_stale(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any], clock: Clock
 ) -> None:
-    _, hook = await _verified_request(client, drain)
+    _, hook = await verified_with_webhook(client, drain)
     [delivery] = receiver.requests
     with pytest.raises(WebhookVerificationError, match="more than 900 seconds"):
         verify(delivery.content, delivery.headers, hook["secret"], now=clock.unix() + 901)

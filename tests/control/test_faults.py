@@ -19,7 +19,7 @@ from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
 from tests.clients.conftest import NoSleep
 from tests.conftest import BASE_URL, DEMO_CLIENT, Receiver, get_token
-from tests.seekpass.helpers import complete, create
+from tests.seekpass.helpers import verified_with_webhook
 from tests.verifypass.helpers import KEY, submit
 
 FAULTS = "/_sandbox/faults"
@@ -188,22 +188,11 @@ async def test_clients_recover_from_injected_429s_and_5xx(client: httpx.AsyncCli
 # -- webhook faults ----------------------------------------------------------------------------
 
 
-async def seekpass_event(client: httpx.AsyncClient, drain: Callable[..., Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {await get_token(client)}"}
-    hook = (
-        await client.post("/api/partner/v2/webhooks", json={"url": "http://receiver.test/h"}, headers=headers)
-    ).json()
-    created = await create(client, headers)
-    await complete(client, created["redirect_uri"])
-    await drain()
-    return headers, hook
-
-
 async def test_fail_the_next_deliveries(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any], clock: Clock
 ) -> None:
     await client.post(WEBHOOK_FAULTS, json={"kind": "fail", "url": "http://receiver.test/h", "remaining": 2})
-    await seekpass_event(client, drain)
+    await verified_with_webhook(client, drain)
     assert receiver.requests == []
     clock.advance(2)
     await drain()
@@ -223,7 +212,7 @@ async def test_fail_the_next_deliveries(
 
 async def test_deliver_an_event_twice(client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any]) -> None:
     await client.post(WEBHOOK_FAULTS, json={"kind": "duplicate"})
-    await seekpass_event(client, drain)
+    await verified_with_webhook(client, drain)
     first, second = receiver.requests
     assert first.content == second.content
     assert json.loads(first.content)["event_id"] == json.loads(second.content)["event_id"]
@@ -252,7 +241,7 @@ async def test_a_stale_timestamp_fails_a_receivers_tolerance(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any], clock: Clock
 ) -> None:
     await client.post(WEBHOOK_FAULTS, json={"kind": "stale_timestamp", "vendor": "seekpass"})
-    _, hook = await seekpass_event(client, drain)
+    _, hook = await verified_with_webhook(client, drain)
     [delivery] = receiver.requests
     assert int(delivery.headers["x-timestamp"]) == clock.unix() - 960
     # The signature is genuine; only the timestamp is out of tolerance.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from tests.conftest import get_token
 
 CREATE = "/api/partner/v2/verify/requests/digital_identity.json"
 APP = "/partner/verify/digital_identity"
@@ -56,3 +59,15 @@ async def complete(
     opened = await open_app(client, redirect_uri)
     assert opened.status_code == 200, opened.text
     return await submit(client, redirect_uri, decision, document_type)
+
+
+async def verified_with_webhook(
+    client: httpx.AsyncClient, drain: Callable[[], Awaitable[Any]], url: str = "http://receiver.test/h"
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Registers a webhook at ``url``, verifies a request and delivers the event; returns (headers, webhook)."""
+    headers = {"Authorization": f"Bearer {await get_token(client)}"}
+    hook = (await client.post("/api/partner/v2/webhooks", json={"url": url}, headers=headers)).json()
+    created = await create(client, headers)
+    await complete(client, created["redirect_uri"])
+    await drain()
+    return headers, hook
