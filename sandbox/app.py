@@ -29,6 +29,7 @@ from sandbox.control import routes as control_routes
 from sandbox.control.auth import AdminTokenMiddleware
 from sandbox.control.context import ControlContext
 from sandbox.core.clock import Clock
+from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
 from sandbox.core.faults import FaultMiddleware, Faults
 from sandbox.core.fixtures import FixtureError
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         name="control",
         routes=[*control_routes.build_routes(context), *dashboard.build_routes(context)],
         prefixes=(control_routes.PREFIX + "/",),
+        render_error=control_errors.render,
         render_status=control_errors.render_status,
     )
     sandbox = Sandbox(
@@ -205,7 +207,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={SandboxError: sandbox_error, HTTPException: http_error, Exception: server_error},
     )
     app.state.sandbox = sandbox
     return app
@@ -220,6 +222,16 @@ def app_from_env() -> Starlette:
 def sandbox_of(request: Request) -> Sandbox:
     sandbox: Sandbox = request.app.state.sandbox
     return sandbox
+
+
+async def sandbox_error(request: Request, exc: Exception) -> Response:
+    """An error raised on purpose by any route (bad input, unknown record...), in the shape of
+    the vendor that owns the path; hosted pages render their own problems before this."""
+    assert isinstance(exc, SandboxError)
+    vendor = sandbox_of(request).vendor_for(request.url.path)
+    if vendor is not None:
+        return vendor.render_error(exc)
+    return JSONResponse(error_body(exc), status_code=exc.status, headers=exc.headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

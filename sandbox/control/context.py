@@ -32,6 +32,18 @@ class ControlContext:
     # Drains still running after a clock change answered (kept so they are not collected).
     background: set[asyncio.Task[int]] = field(default_factory=set)
 
+    async def settle(self, wait: float = 5.0) -> int | None:
+        """Run what is due now (deliveries, expiries) before answering, so the caller sees it
+        happened; after ``wait`` seconds (a slow receiver) answer anyway and let it finish in
+        the background. Returns how many jobs ran, or None when it did not wait for all."""
+        task = asyncio.ensure_future(self.core.scheduler.drain())
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if not done:
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+            return None
+        return task.result()
+
     def apply_startup_faults(self) -> None:
         for rule in self.startup_faults.get("faults", []):
             add_fault(self, rule)

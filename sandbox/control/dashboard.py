@@ -108,7 +108,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         delivery_id = request.path_params["delivery_id"]
         if core.outbox.redeliver(delivery_id) is None:
             return back("ui/deliveries", f"No delivery {delivery_id}")
-        await core.scheduler.drain()
+        await context.settle()
         return back("ui/deliveries", f"Delivery {delivery_id[:8]} sent again")
 
     async def journal_page(request: Request) -> Response:

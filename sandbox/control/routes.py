@@ -5,7 +5,6 @@ Bodies are validated with the control plane's own spec (specs/sandbox.openapi.ya
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.control import errors
 from sandbox.control.context import ControlContext, add_fault
 from sandbox.control.views import (
     account_view,
@@ -28,7 +26,6 @@ from sandbox.core.clock import isoformat_z
 from sandbox.core.errors import Conflict, NotFound, SandboxError, UnsupportedMediaType, ValidationFailed
 from sandbox.core.http import is_json_media_type, media_type, parse_json, read_body
 from sandbox.core.responses import JSONResponse
-from sandbox.core.vendor import endpoint
 from sandbox.core.webhooks import Delivery
 from sandbox.seekpass import scenarios as seekpass_scenarios
 from sandbox.seekpass.models import VerifyRequest
@@ -36,11 +33,8 @@ from sandbox.verifypass import scenarios as verifypass_scenarios
 from sandbox.verifypass.backend import FormInvalid, WidgetRefusal
 
 PREFIX = "/_sandbox"
-DRAIN_WAIT_SECONDS = 5.0
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 VENDORS = ("seekpass", "verifypass")
-
-control_endpoint = endpoint(errors.render)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -100,7 +94,6 @@ def build_routes(context: ControlContext) -> list[Route]:
 
     # -- scenarios --------------------------------------------------------------------------
 
-    @control_endpoint
     async def scenarios(request: Request) -> Response:
         communities = list(context.verifypass.directory.communities)
         return JSONResponse(
@@ -123,7 +116,6 @@ def build_routes(context: ControlContext) -> list[Route]:
             state["ran"] = ran
         return state
 
-    @control_endpoint
     async def clock(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse(clock_state())
@@ -138,17 +130,10 @@ def build_routes(context: ControlContext) -> list[Route]:
                 core.clock.advance(parse_duration(change["by"]))
             except OverflowError as exc:
                 raise Conflict("The clock cannot go that far", code="out_of_range") from exc
-        # Run what became due before answering, so the caller sees it happened.
-        task = asyncio.ensure_future(core.scheduler.drain())
-        done, _ = await asyncio.wait({task}, timeout=DRAIN_WAIT_SECONDS)
-        if not done:
-            context.background.add(task)
-            task.add_done_callback(context.background.discard)
-        return JSONResponse(clock_state(task.result() if done else None))
+        return JSONResponse(clock_state(await context.settle()))
 
     # -- reset ------------------------------------------------------------------------------
 
-    @control_endpoint
     async def reset(request: Request) -> Response:
         wanted = (await body_of(request, "ResetRequest", optional=True)).get("tenant")
         if wanted is not None and wanted not in context.tenants():
@@ -160,7 +145,6 @@ def build_routes(context: ControlContext) -> list[Route]:
 
     # -- faults -----------------------------------------------------------------------------
 
-    @control_endpoint
     async def faults(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse([rule.to_dict() for rule in context.faults.rules])
@@ -170,13 +154,11 @@ def build_routes(context: ControlContext) -> list[Route]:
         rule = add_fault(context, await body_of(request, "FaultRuleCreate"))
         return JSONResponse(rule.to_dict(), status_code=201)
 
-    @control_endpoint
     async def fault(request: Request) -> Response:
         if not context.faults.remove(request.path_params["fault_id"]):
             raise NotFound(f"No fault rule {request.path_params['fault_id']!r}")
         return Response(status_code=204)
 
-    @control_endpoint
     async def webhook_faults(request: Request) -> Response:
         if request.method == "GET":
             return JSONResponse([fault.to_dict() for fault in core.outbox.faults])
@@ -186,7 +168,6 @@ def build_routes(context: ControlContext) -> list[Route]:
         created = core.outbox.add_fault(**(await body_of(request, "WebhookFaultCreate")))
         return JSONResponse(created.to_dict(), status_code=201)
 
-    @control_endpoint
     async def webhook_fault(request: Request) -> Response:
         if not core.outbox.remove_fault(request.path_params["fault_id"]):
             raise NotFound(f"No webhook fault {request.path_params['fault_id']!r}")
@@ -194,7 +175,6 @@ def build_routes(context: ControlContext) -> list[Route]:
 
     # -- inspection -------------------------------------------------------------------------
 
-    @control_endpoint
     async def journal(request: Request) -> Response:
         entries = context.journal.list(
             vendor=query_text(request, "vendor", 20, VENDORS),
@@ -213,7 +193,6 @@ def build_routes(context: ControlContext) -> list[Route]:
             }
         )
 
-    @control_endpoint
     async def journal_entry(request: Request) -> Response:
         raw = request.path_params["entry_id"]
         entry = context.journal.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
@@ -221,7 +200,6 @@ def build_routes(context: ControlContext) -> list[Route]:
             raise NotFound(f"No journal entry {raw!r} (the journal keeps the last {context.journal.size})")
         return JSONResponse(entry.to_dict())
 
-    @control_endpoint
     async def deliveries(request: Request) -> Response:
         vendor = query_text(request, "vendor", 20, VENDORS)
         tenant = query_text(request, "tenant", 160)
@@ -238,14 +216,12 @@ def build_routes(context: ControlContext) -> list[Route]:
         ]
         return JSONResponse([delivery.to_dict() for delivery in found[:limit_count]])
 
-    @control_endpoint
     async def delivery(request: Request) -> Response:
         found = core.outbox.get(request.path_params["delivery_id"])
         if found is None:
             raise NotFound(f"No delivery {request.path_params['delivery_id']!r}")
         return JSONResponse(found.to_dict())
 
-    @control_endpoint
     async def redeliver(request: Request) -> Response:
         again = core.outbox.redeliver(request.path_params["delivery_id"])
         if again is None:
@@ -256,7 +232,6 @@ def build_routes(context: ControlContext) -> list[Route]:
 
     seekpass = context.seekpass
 
-    @control_endpoint
     async def seekpass_partners(request: Request) -> Response:
         return JSONResponse(
             [
@@ -269,7 +244,6 @@ def build_routes(context: ControlContext) -> list[Route]:
             ]
         )
 
-    @control_endpoint
     async def seekpass_request(request: Request) -> Response:
         client_id, request_id = request.path_params["client_id"], request.path_params["request_id"]
         partner = seekpass.partners.get(client_id)
@@ -277,7 +251,6 @@ def build_routes(context: ControlContext) -> list[Route]:
             raise NotFound(f"No SEEK Pass client {client_id!r}")
         return JSONResponse(request_view(seekpass.get_request(partner, request_id)))
 
-    @control_endpoint
     async def seekpass_requests(request: Request) -> Response:
         client_id = query_text(request, "client_id", 128)
         clients = [client_id] if client_id else list(seekpass.partners)
@@ -291,7 +264,6 @@ def build_routes(context: ControlContext) -> list[Route]:
             {"request": request_view(done), "redirect_to": redirect, "deliveries": [d.id for d in queued]}
         )
 
-    @control_endpoint
     async def seekpass_complete(request: Request) -> Response:
         options = await body_of(request, "SeekPassComplete", optional=True)
         return seekpass_outcome(
@@ -303,13 +275,11 @@ def build_routes(context: ControlContext) -> list[Route]:
             )
         )
 
-    @control_endpoint
     async def seekpass_cancel(request: Request) -> Response:
         return seekpass_outcome(
             *seekpass.control_cancel(request.path_params["client_id"], request.path_params["request_id"])
         )
 
-    @control_endpoint
     async def seekpass_expire(request: Request) -> Response:
         return seekpass_outcome(
             *seekpass.control_expire(request.path_params["client_id"], request.path_params["request_id"])
@@ -319,18 +289,15 @@ def build_routes(context: ControlContext) -> list[Route]:
 
     verifypass = context.verifypass
 
-    @control_endpoint
     async def verifypass_accounts(request: Request) -> Response:
         return JSONResponse([account_view(verifypass, a) for a in verifypass.directory.accounts.values()])
 
-    @control_endpoint
     async def verifypass_account_webhook(request: Request) -> Response:
         account_id = request.path_params["account_id"]
         url = (await body_of(request, "WebhookUrlUpdate"))["url"]
         verifypass.set_webhook_url(account_id, url)
         return JSONResponse(account_view(verifypass, verifypass.directory.accounts[account_id]))
 
-    @control_endpoint
     async def verifypass_widget_webhook(request: Request) -> Response:
         widget = verifypass.directory.widgets.get(request.path_params["widget_key"])
         if widget is None:
@@ -339,7 +306,6 @@ def build_routes(context: ControlContext) -> list[Route]:
         verifypass.set_webhook_url(widget.account_id, url, widget.key)
         return JSONResponse(widget_view(verifypass, widget))
 
-    @control_endpoint
     async def verifypass_verification(request: Request) -> Response:
         body = await body_of(request, "VerifyPassVerificationCreate")
         if body.get("persona") is not None and body["persona"] not in core.personas:
@@ -366,14 +332,12 @@ def build_routes(context: ControlContext) -> list[Route]:
             raise Conflict(exc.message, code="applicant_conflict", details=exc.details) from exc
         return JSONResponse(outcome_view(outcome))
 
-    @control_endpoint
     async def verifypass_activity_item(request: Request) -> Response:
         found = verifypass.find_activity(request.path_params["activity_id"])
         if found is None:
             raise NotFound(f"No activity {request.path_params['activity_id']!r}")
         return JSONResponse(activity_view(found))
 
-    @control_endpoint
     async def verifypass_activity(request: Request) -> Response:
         account_id = query_text(request, "account_id", 128)
         accounts = [account_id] if account_id else list(verifypass.directory.accounts)

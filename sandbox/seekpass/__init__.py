@@ -25,6 +25,7 @@ def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
             *pages.build_routes(backend, settings, core.pages, core.rand.stream("seekpass.users")),
         ],
         prefixes=(routes.PREFIX + "/",),
+        render_error=errors.render,
         render_status=errors.render_status,
         backend=backend,
         pages=(("GET", APP_PATH, "openSeekPassApp"), ("POST", APP_PATH, "submitSeekPassApp")),

@@ -15,8 +15,6 @@ from sandbox.core.errors import SandboxError
 from sandbox.core.http import base_url, media_type, parse_form, read_body, read_json
 from sandbox.core.journal import tag
 from sandbox.core.responses import RailsJSONResponse
-from sandbox.core.vendor import endpoint
-from sandbox.seekpass import errors
 from sandbox.seekpass.backend import SeekPassBackend
 from sandbox.seekpass.errors import OAuthError
 from sandbox.seekpass.models import READ_SCOPE, WRITE_SCOPE, Partner
@@ -24,8 +22,6 @@ from sandbox.settings import Settings
 
 PREFIX = "/api/partner"
 FORM = "application/x-www-form-urlencoded"
-
-seekpass_endpoint = endpoint(errors.render)
 
 
 class StripJsonSuffix:
@@ -49,7 +45,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
         tag(request.state, tenant=partner.tenant)
         return partner
 
-    @seekpass_endpoint
     async def token(request: Request) -> Response:
         try:
             body = await read_body(request, limit)
@@ -65,7 +60,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
         tag(request.state, tenant=partner.tenant)
         return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
-    @seekpass_endpoint
     async def create_request(request: Request) -> Response:
         partner = authorized(request, WRITE_SCOPE)
         payload = await read_json(request, limit)
@@ -77,7 +71,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
             headers={"Location": location},
         )
 
-    @seekpass_endpoint
     async def get_request(request: Request) -> Response:
         partner = authorized(request, READ_SCOPE)
         found = backend.get_request(partner, request.path_params["request_id"])
@@ -88,7 +81,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
 
     show_secret = settings.webhook_secret_on_read
 
-    @seekpass_endpoint
     async def webhooks(request: Request) -> Response:
         partner = authorized(request)
         if request.method == "GET":
@@ -99,7 +91,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
         updated = backend.update_webhook(partner, None, payload)
         return webhook_json(updated.to_dict(with_secret=show_secret))
 
-    @seekpass_endpoint
     async def webhook(request: Request) -> Response:
         partner = authorized(request)
         webhook_id = request.path_params["webhook_id"]
@@ -112,7 +103,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
         updated = backend.update_webhook(partner, webhook_id, payload)
         return webhook_json(updated.to_dict(with_secret=show_secret))
 
-    @seekpass_endpoint
     async def rotate_secret(request: Request) -> Response:
         partner = authorized(request)
         rotated = backend.rotate_webhook_secret(partner, request.path_params["webhook_id"])

@@ -22,6 +22,7 @@ def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
         name=VENDOR,
         routes=[*routes.build_routes(backend, settings), *pages.build_routes(backend, settings, core.pages)],
         prefixes=(routes.PREFIX + "/",),
+        render_error=errors.render,
         render_status=errors.render_status,
         backend=backend,
         pages=(("GET", pages.PATH, "openWidget"), ("POST", pages.PATH, "submitWidget")),

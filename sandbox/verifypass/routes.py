@@ -10,20 +10,15 @@ from sandbox.core.errors import UnsupportedMediaType
 from sandbox.core.http import is_json_media_type, media_type, parse_json, read_body
 from sandbox.core.journal import tag
 from sandbox.core.responses import LaravelJSONResponse
-from sandbox.core.vendor import endpoint
 from sandbox.settings import Settings
-from sandbox.verifypass import errors
 from sandbox.verifypass.backend import INVALID_CREDENTIALS, VerifyPassBackend
 
 PREFIX = "/api/v2"
-
-verifypass_endpoint = endpoint(errors.render)
 
 
 def build_routes(backend: VerifyPassBackend, settings: Settings) -> list[Route]:
     limit = settings.max_body_bytes
 
-    @verifypass_endpoint
     async def token(request: Request) -> Response:
         account = backend.require_account(request.headers.get("key"))
         tag(request.state, tenant=account.tenant)
@@ -37,7 +32,6 @@ def build_routes(backend: VerifyPassBackend, settings: Settings) -> list[Route]:
             payload = parse_json(body)
         return LaravelJSONResponse({"token": backend.create_token(account, payload)})
 
-    @verifypass_endpoint
     async def reporting(request: Request) -> Response:
         account = backend.require_account(request.headers.get("key"), INVALID_CREDENTIALS)
         tag(request.state, tenant=account.tenant)

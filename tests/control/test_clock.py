@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
 from tests.conftest import Receiver, get_token
 from tests.seekpass.helpers import create
@@ -119,3 +121,18 @@ async def test_webhook_retries_follow_the_clock(client: httpx.AsyncClient, recei
     [delivery] = (await client.get("/_sandbox/deliveries")).json()
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [500, 500, 200]
     assert delivery["status"] == "delivered"
+
+
+async def test_a_slow_job_does_not_hold_the_answer(sandbox: Sandbox, clock: Clock) -> None:
+    """settle() answers after its wait even when due work is stuck (a receiver that hangs),
+    and lets that work finish in the background."""
+    context = sandbox.context
+    release = asyncio.Event()
+    sandbox.core.scheduler.call_at(clock.now(), release.wait)
+    assert await context.settle(wait=0.01) is None
+    [stuck] = context.background
+    release.set()
+    await stuck
+    assert stuck.result() == 1
+    assert context.background == set()
+    assert await context.settle() == 0

@@ -125,3 +125,19 @@ async def test_with_an_admin_token_the_browser_logs_in(make_client: Callable[...
         assert (await client.get("/_sandbox/", headers=browser)).status_code == 200  # the cookie now opens it
         client.cookies.clear()
         assert (await client.get("/_sandbox/scenarios")).status_code == 401
+
+
+async def test_broken_forms_get_a_clear_error_not_a_500(make_client: Callable[..., Any]) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with make_client(admin_token="dash-admin-token") as (client, sandbox):
+        oversized = await client.post("/_sandbox/login", content=b"token=" + b"x" * 5000, headers=form)
+        assert oversized.status_code == 413
+        assert oversized.json()["error"] == "payload_too_large"
+        not_utf8 = await client.post("/_sandbox/login", content=b"token=\xff\xfe", headers=form)
+        assert not_utf8.status_code == 400
+        assert not_utf8.json() == {"error": "bad_request", "message": "Form body is not valid UTF-8"}
+        admin = {**form, "Authorization": "Bearer dash-admin-token"}
+        action = "/_sandbox/ui/seekpass/passbox-demo-client/dash-1/complete"
+        assert (await client.post(action, content=b"persona=\xff", headers=admin)).status_code == 400
+        too_big = b"persona=" + b"x" * (sandbox.settings.max_body_bytes + 1)
+        assert (await client.post(action, content=too_big, headers=admin)).status_code == 413
