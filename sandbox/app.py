@@ -32,13 +32,13 @@ from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
 from sandbox.core.faults import FaultMiddleware, Faults
-from sandbox.core.fixtures import FixtureError
+from sandbox.core.fixtures import FixtureError, read_yaml_file
 from sandbox.core.journal import Journal, JournalMiddleware
 from sandbox.core.operations import OperationIndex
 from sandbox.core.pages import Pages
 from sandbox.core.personas import load_personas
 from sandbox.core.rand import Rand
-from sandbox.core.resources import load_yaml, specs_dir
+from sandbox.core.resources import specs_dir
 from sandbox.core.responses import JSONResponse
 from sandbox.core.runtime import Core
 from sandbox.core.scheduler import Scheduler
@@ -110,10 +110,7 @@ def load_startup_faults(path: Path | None, spec: Spec) -> dict[str, list[dict[st
     """Fault rules from a YAML file ``{faults: [...], webhook_faults: [...]}``, checked by the spec."""
     if path is None:
         return {}
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise FixtureError(f"fault file {path} cannot be read: {exc}") from exc
+    data = read_yaml_file(path, "fault file") or {}
     if not isinstance(data, dict) or set(data) - {"faults", "webhook_faults"}:
         raise FixtureError(f"fault file {path} must hold 'faults' and/or 'webhook_faults' lists")
     for key, schema in (("faults", "FaultRuleCreate"), ("webhook_faults", "WebhookFaultCreate")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,13 @@ async def test_apps_built_from_the_same_loaded_specs_share_no_state(clock: Clock
         assert (await b.get("/_sandbox/faults")).json() == []
         assert (await b.get("/_sandbox/requests")).json()["size"] == 1  # only its own token call
     assert first.state.sandbox.specs is second.state.sandbox.specs  # read-only, shared on purpose
+
+
+@pytest.mark.parametrize("field", ["date_of_birth", "expiry_date"])
+def test_a_date_that_is_not_a_date_is_refused_by_file_and_field(tmp_path: Path, field: str) -> None:
+    shutil.copytree(default_fixtures_dir(), tmp_path, dirs_exist_ok=True)
+    personas = tmp_path / "personas.yaml"
+    personas.write_text(re.sub(rf'{field}: "[0-9-]+"', f'{field}: "1990-13-45"', personas.read_text(), count=1))
+    with pytest.raises(FixtureError, match=r"personas\.yaml is invalid") as info:
+        create_app(Settings(seed=1, fixtures_dir=tmp_path))
+    assert f'{field}: "1990-13-45" is not a "date"' in str(info.value)

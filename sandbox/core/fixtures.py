@@ -20,21 +20,28 @@ class FixtureError(Exception):
     """A fixture file is missing, unreadable or does not match its schema."""
 
 
+def read_yaml_file(path: Path, what: str = "fixture file") -> object:
+    """The YAML in ``path``; any failure (missing, unreadable, not YAML) is a FixtureError."""
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FixtureError(f"{what} {path} is missing") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())  # one line: YAML errors span several
+        raise FixtureError(f"{what} {path} cannot be read: {reason}") from exc
+
+
 def load_fixture(directory: Path, filename: str, schema: dict[str, Any]) -> dict[str, Any]:
     path = directory / filename
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FixtureError(f"fixture file {path} is missing") from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise FixtureError(f"fixture file {path} cannot be read: {exc}") from exc
+    data = read_yaml_file(path)
     validate_fixture(data, schema, str(path))
     assert isinstance(data, dict)
     return data
 
 
 def validate_fixture(data: Any, schema: dict[str, Any], source: str) -> None:
-    validator = jsonschema_rs.validator_for(schema)
+    # Formats are checked too: a "date" that is not a real date is refused here, by file and field.
+    validator = jsonschema_rs.validator_for(schema, validate_formats=True)
     problems = [
         f"{field_path(list(error.instance_path)) or '(top level)'}: {error.message}"
         for error in validator.iter_errors(data)

@@ -154,15 +154,27 @@ async def test_faults_from_a_file_at_startup_and_after_a_reset(tmp_path: Path, m
         assert (await client.post("/api/v2/token", json={}, headers=KEY)).status_code == 429
 
 
-def test_a_bad_fault_file_stops_startup(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("faults:\n  - {kind: explode}\n", r"faults\[0\]: kind", id="unknown-kind"),
+        pytest.param("faults: [\n  - kind: error\n", r"cannot be read: while parsing", id="not-yaml"),
+        pytest.param("faults: {kind: error}\n", r"faults must be a list", id="not-a-list"),
+        pytest.param("rules: []\n", r"must hold 'faults' and/or 'webhook_faults'", id="unknown-key"),
+        pytest.param(None, r"is missing", id="missing"),
+    ],
+)
+def test_a_bad_fault_file_stops_startup_with_one_clear_line(tmp_path: Path, text: str | None, message: str) -> None:
     from sandbox.app import create_app
     from sandbox.core.fixtures import FixtureError
     from sandbox.settings import Settings
 
     path = tmp_path / "faults.yaml"
-    path.write_text("faults:\n  - {kind: explode}\n")
-    with pytest.raises(FixtureError, match=r"faults\[0\]: kind"):
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(FixtureError, match=message) as info:
         create_app(Settings(seed=1, faults_file=path))
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
 
 
 async def test_clients_recover_from_injected_429s_and_5xx(client: httpx.AsyncClient, app: Starlette) -> None:
