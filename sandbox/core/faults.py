@@ -150,7 +150,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or not self.faults.rules:
             await self.app(scope, receive, send)
             return
-        vendor, operation = self.index.classify(scope["method"], scope["path"], self.vendor_for)
+        vendor, operation = self.index.classify(scope, self.vendor_for)
         if vendor is None:
             await self.app(scope, receive, send)  # the control plane is never faulted
             return

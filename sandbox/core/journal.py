@@ -191,12 +191,12 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        vendor, operation = self.index.classify(scope["method"], path, self.vendor_for)
+        vendor, operation = self.index.classify(scope, self.vendor_for)
         if vendor is None:
             await self.app(scope, receive, send)  # only vendor traffic is journaled
             return
 
-        state = scope.setdefault("state", {})
+        state = scope["state"]
         request_body = bytearray()
         response_body = bytearray()
         response: dict[str, Any] = {"status": 500, "content_type": ""}

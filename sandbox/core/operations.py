@@ -7,11 +7,12 @@ and the journal can name operations by their operationId.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 METHODS = ("get", "put", "post", "delete", "patch")
+CLASSIFIED = "passbox_operation"
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,17 @@ class OperationIndex:
         return None
 
     def classify(
-        self, method: str, path: str, vendor_for: Callable[[str], str | None]
+        self, scope: MutableMapping[str, Any], vendor_for: Callable[[str], str | None]
     ) -> tuple[str | None, Operation | None]:
-        """The vendor a request belongs to (None: not vendor traffic) and its documented operation, if any."""
-        operation = self.match(method, path)
-        return (operation.vendor if operation is not None else vendor_for(path)), operation
+        """The vendor an HTTP request belongs to (None: not vendor traffic) and its documented
+        operation, if any. Worked out once per request and kept in its scope for later layers."""
+        state = scope.setdefault("state", {})
+        found: tuple[str | None, Operation | None] | None = state.get(CLASSIFIED)
+        if found is None:
+            operation = self.match(scope["method"], scope["path"])
+            found = (operation.vendor if operation is not None else vendor_for(scope["path"])), operation
+            state[CLASSIFIED] = found
+        return found
 
     def ids(self, vendor: str | None = None) -> list[str]:
         return [op.operation_id for op in self.operations if vendor is None or op.vendor == vendor]
