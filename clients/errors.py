@@ -20,7 +20,6 @@ naturally; ``.vendor`` says which API raised.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -99,7 +98,7 @@ class ServerError(APIError):
 def _json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except (ValueError, json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # not JSON, or not UTF-8
         return None
 
 

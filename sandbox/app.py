@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox import seekpass, verifypass
-from sandbox.control import dashboard
+from sandbox.control import PREFIX, dashboard
 from sandbox.control import errors as control_errors
 from sandbox.control import routes as control_routes
 from sandbox.control.auth import AdminTokenMiddleware
@@ -44,6 +44,7 @@ from sandbox.core.runtime import Core
 from sandbox.core.scheduler import Scheduler
 from sandbox.core.specs import Spec
 from sandbox.core.store import MemoryStore
+from sandbox.core.validation import summary
 from sandbox.core.vendor import Vendor
 from sandbox.core.webhooks import Outbox, RetryPolicy
 from sandbox.settings import Settings
@@ -120,8 +121,7 @@ def load_startup_faults(path: Path | None, spec: Spec) -> dict[str, list[dict[st
         for n, rule in enumerate(rules):
             problems = spec.validators.errors(schema, rule)
             if problems:
-                listed = "; ".join(f"{p.field}: {p.message}" for p in problems)
-                raise FixtureError(f"fault file {path}: {key}[{n}]: {listed}")
+                raise FixtureError(f"fault file {path}: {key}[{n}]: {summary(problems)}")
     return {key: list(data.get(key) or []) for key in ("faults", "webhook_faults")}
 
 
@@ -160,7 +160,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     control = Vendor(
         name="control",
         routes=[*control_routes.build_routes(context), *dashboard.build_routes(context)],
-        prefixes=(control_routes.PREFIX + "/",),
+        prefixes=(PREFIX + "/",),
         render_error=control_errors.render,
         render_status=control_errors.render_status,
     )

@@ -64,9 +64,6 @@ class ClientCredentials(httpx.Auth):
     def needs_token(self) -> bool:
         return self.token is None or self._clock() >= self._expires_at - self._leeway
 
-    def invalidate(self) -> None:
-        self.token = None
-
     def _authorize(self, request: httpx.Request) -> None:
         assert self.token is not None
         request.headers["Authorization"] = f"Bearer {self.token.access_token}"

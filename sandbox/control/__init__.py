@@ -1,3 +1,7 @@
 """The control plane: sandbox-only endpoints under ``/_sandbox/`` that configure and drive the
 vendors. It sits above the vendors (app -> control -> vendors -> core) and is described by
 ``specs/sandbox.openapi.yaml``, never by a vendor spec."""
+
+PREFIX = "/_sandbox"
+# The cookie the dashboard's login sets to the admin token.
+ADMIN_COOKIE = "passbox_admin"

@@ -12,11 +12,10 @@ from http.cookies import SimpleCookie
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandbox.control import ADMIN_COOKIE, PREFIX
 from sandbox.core.responses import JSONResponse
 
-PREFIX = "/_sandbox"
 LOGIN = f"{PREFIX}/login"
-COOKIE = "passbox_admin"
 
 
 class AdminTokenMiddleware:
@@ -29,7 +28,7 @@ class AdminTokenMiddleware:
         if hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
             return True
         cookie = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
-        given = cookie[COOKIE].value.encode() if COOKIE in cookie else b""
+        given = cookie[ADMIN_COOKIE].value.encode() if ADMIN_COOKIE in cookie else b""
         return hmac.compare_digest(given, self.token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

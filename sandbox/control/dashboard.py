@@ -13,14 +13,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from sandbox.control import ADMIN_COOKIE, PREFIX
 from sandbox.control.context import ControlContext
 from sandbox.control.views import activity_view, request_view
 from sandbox.core.clock import isoformat_z
 from sandbox.core.errors import SandboxError
 from sandbox.core.http import parse_form, read_body
 
-PREFIX = "/_sandbox"
-COOKIE = "passbox_admin"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -123,7 +122,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
             return render("login", "Admin token", request, status=401, error="That is not the admin token.")
         response = RedirectResponse(f"{PREFIX}/", status_code=303)
-        response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="strict")
+        response.set_cookie(ADMIN_COOKIE, token, path=PREFIX, httponly=True, samesite="strict")
         return response
 
     return [

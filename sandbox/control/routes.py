@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.control import PREFIX
 from sandbox.control.context import ControlContext, add_fault
 from sandbox.control.views import (
     account_view,
@@ -32,7 +33,6 @@ from sandbox.seekpass.models import VerifyRequest
 from sandbox.verifypass import scenarios as verifypass_scenarios
 from sandbox.verifypass.backend import FormInvalid, WidgetRefusal
 
-PREFIX = "/_sandbox"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 VENDORS = ("seekpass", "verifypass")
 
@@ -57,9 +57,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         if kind and not is_json_media_type(kind):
             raise UnsupportedMediaType(f"Content-Type must be application/json, not {kind}")
         payload = parse_json(body)
-        problems = validators.errors(schema, payload)
-        if problems:
-            raise ValidationFailed("; ".join(f"{p.field}: {p.message}" for p in problems), details=problems)
+        validators.require(schema, payload)
         assert isinstance(payload, dict)
         return declared_fields(payload, schema)
 

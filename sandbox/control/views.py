@@ -37,34 +37,21 @@ def account_view(backend: VerifyPassBackend, account: Account) -> dict[str, Any]
 
 
 def activity_view(activity: Activity) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "account_id": activity.account_id,
-        "outcome": activity.outcome,
-        "first_name": activity.first_name,
-        "last_name": activity.last_name,
-        "email": activity.email,
-        "community_key": activity.community_key,
-        "widget_key": activity.widget_key,
-        "data": activity.data,
-        "created_at": isoformat_z(activity.created_at, micro=True),
-        "uid": activity.uid,
-    }
+    """The reporting record, plus what reporting leaves out (id, account, negative outcomes)."""
+    return {"id": activity.id, "account_id": activity.account_id, "outcome": activity.outcome, **activity.to_report()}
 
 
 def request_view(request: VerifyRequest) -> dict[str, Any]:
+    """What the partner API answers, plus what only the sandbox shows."""
     return {
         "client_id": request.client_id,
-        "request_id": request.request_id,
-        "status": request.status,
+        **request.to_dict(),
         "created_at": isoformat_z(request.created_at),
         "expires_at": isoformat_z(request.expires_at),
-        "finalized_at": isoformat_z(request.finalized_at) if request.finalized_at else None,
         "finished_via": request.finished_via,
         "redirect_uri": request.redirect_uri,
         "callback_url": request.callback_url,
         "partner_name": request.partner_name,
-        "credential": request.credential.to_dict() if request.credential else None,
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from sandbox.core.errors import FieldError
+from sandbox.core.errors import FieldError, ValidationFailed
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -37,6 +37,12 @@ class SchemaValidators:
             # Each validator sees the whole components tree, so $refs resolve as in the spec.
             schema = {"$schema": DIALECT, "$ref": f"#/components/schemas/{name}", "components": components}
             self._validators[name] = jsonschema_rs.validator_for(schema, validate_formats=True)
+
+    def require(self, name: str, instance: Any) -> None:
+        """Raise ValidationFailed (422, with every field's problem) unless ``instance`` is valid."""
+        problems = self.errors(name, instance)
+        if problems:
+            raise ValidationFailed(summary(problems), details=problems)
 
     def names(self) -> list[str]:
         return list(self._validators)
@@ -65,6 +71,11 @@ class SchemaValidators:
         return sorted(unique.values(), key=lambda item: item.field)
 
 
+def summary(problems: list[FieldError]) -> str:
+    """``field: message; field: message``: every problem on one line."""
+    return "; ".join(f"{problem.field}: {problem.message}" for problem in problems)
+
+
 def _innermost(error: Any) -> Any:
     """For a failed ``oneOf``/``anyOf`` (as used for nullable fields), the error of the one
     branch the value's type fits, so the message says what is wrong rather than "no branch"."""
@@ -77,18 +88,27 @@ def _innermost(error: Any) -> Any:
     return error
 
 
+def _types(kind: Any) -> list[str]:
+    """The JSON types a ``Type`` error names."""
+    return [str(t) for t in getattr(kind, "types", None) or [getattr(kind, "value", "")]]
+
+
+def _branch_types(kind: Any) -> list[str]:
+    """The JSON types the branches of a failed ``oneOf``/``anyOf`` would have accepted."""
+    return [t for branch in kind.context for e in branch if type(e.kind).__name__ == "Type" for t in _types(e.kind)]
+
+
 def _rule(error: Any) -> tuple[str, str]:
     """The failed keyword in JSON Schema spelling, and its parameter."""
     kind = error.kind
     name = type(kind).__name__
     keyword = {"OneOfNotValid": "oneOf", "AnyOf": "anyOf"}.get(name, name[:1].lower() + name[1:])
     if name == "Type":
-        types = [str(t) for t in getattr(kind, "types", None) or [getattr(kind, "value", "")]]
+        types = _types(kind)
         return keyword, ",".join(t for t in types if t != "null") or ",".join(types)
     if name in ("OneOfNotValid", "AnyOf"):
         # Every branch refused the value's type (a nullable field given a number, say).
-        branch_types = [_rule(e)[1] for branch in kind.context for e in branch if type(e.kind).__name__ == "Type"]
-        named = [t for t in dict.fromkeys(branch_types) if t and t != "null"]
+        named = [t for t in dict.fromkeys(_branch_types(kind)) if t and t != "null"]
         if named:
             return "type", ",".join(named)
     for attribute in ("limit", "format"):
@@ -103,7 +123,7 @@ def _describe(error: Any) -> str:
     kind = error.kind
     name = type(kind).__name__
     if name == "Type":
-        types = [str(item) for item in getattr(kind, "types", None) or [getattr(kind, "value", "")]]
+        types = _types(kind)
         readable = [t for t in types if t != "null"] or types
         return "must be " + " or ".join(_ARTICLES.get(t, t) for t in readable)
     if name == "Pattern":
@@ -122,13 +142,7 @@ def _describe(error: Any) -> str:
     if name == "MinItems":
         return f"has too few items (at least {kind.limit})"
     if name in ("OneOfNotValid", "AnyOf"):
-        types = [
-            str(t)
-            for branch in error.kind.context
-            for e in branch
-            if type(e.kind).__name__ == "Type"
-            for t in (getattr(e.kind, "types", None) or [getattr(e.kind, "value", "")])
-        ]
+        types = _branch_types(kind)
         readable = [_ARTICLES.get(t, t) for t in dict.fromkeys(types) if t != "null"]
         if readable:
             return "must be " + " or ".join(readable) + (" or null" if "null" in types else "")

@@ -271,8 +271,6 @@ class Outbox:
             return list(self._store.values(KIND, tenant))
         return [delivery for _, delivery in self._store.scan(KIND)]
 
-    # -- sending -----------------------------------------------------------------------------
-
     # -- faults ------------------------------------------------------------------------------
 
     def add_fault(self, **spec: Any) -> WebhookFault:

@@ -83,13 +83,6 @@ class UnknownPersona(ValidationFailed):
         super().__init__(f"No persona {persona!r}", details=[FieldError("persona", "is not a known persona")])
 
 
-def _validate(validators: SchemaValidators, schema: str, payload: Any) -> None:
-    problems = validators.errors(schema, payload)
-    if problems:
-        message = "; ".join(f"{problem.field}: {problem.message}" for problem in problems)
-        raise ValidationFailed(message, details=problems)
-
-
 def with_query_param(url: str, name: str, value: str) -> str:
     """``url`` with ``name=value`` set in its query, keeping the rest of the query and fragment."""
     parts = urlsplit(url)
@@ -151,7 +144,7 @@ class SeekPassBackend:
 
     def create_request(self, partner: Partner, payload: Any, base_url: str) -> tuple[VerifyRequest, bool]:
         """Create a request, or return the live one with the same request_id (created=False)."""
-        _validate(self._validators, "VerificationRequestCreate", payload)
+        self._validators.require("VerificationRequestCreate", payload)
         now = self._core.clock.now()
         request_id = payload.get("request_id") or self._ids.uuid4()
         existing = self._load(partner.tenant, request_id)
@@ -347,7 +340,7 @@ class SeekPassBackend:
     # -- webhooks ----------------------------------------------------------------------------
 
     def create_webhook(self, partner: Partner, payload: Any) -> Webhook:
-        _validate(self._validators, "WebhookCreate", payload)
+        self._validators.require("WebhookCreate", payload)
         limit = self._settings.max_webhooks
         if self._core.store.count(WEBHOOKS, partner.tenant) >= limit:
             raise Conflict(
@@ -379,7 +372,7 @@ class SeekPassBackend:
         """Change the fields given. On ``PUT /webhooks/{id}`` the path id wins over a body id
         (as in Rails); on ``PUT /webhooks`` the body must carry the id."""
         schema = "WebhookUpdate" if webhook_id is not None else "WebhookUpdateWithId"
-        _validate(self._validators, schema, payload)
+        self._validators.require(schema, payload)
         webhook = self.get_webhook(partner, webhook_id or payload["id"])
         changes = {key: payload[key] for key in ("name", "description", "url") if key in payload}
         updated = dataclasses.replace(webhook, **changes)

@@ -26,6 +26,7 @@ ALGORITHM = "HS512"
 ISSUER = "passbox-seekpass"
 GRANT_TYPE = "client_credentials"
 REQUIRED_CLAIMS = ["iat", "exp", "jti", "iss", "sub", "scope"]
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="SEEK Pass"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> tu
         if scheme.lower() != "basic":
             raise InvalidClient(
                 "Client authentication must use HTTP Basic or form fields",
-                headers={"WWW-Authenticate": 'Basic realm="SEEK Pass"'},
+                headers=BASIC_CHALLENGE,
             )
         if in_form:
             raise OAuthError("Send client credentials either with HTTP Basic or in the form body, not both")
@@ -54,13 +55,13 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> tu
         except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
             raise InvalidClient(
                 "The Basic credentials are not valid base64 of client_id:client_secret",
-                headers={"WWW-Authenticate": 'Basic realm="SEEK Pass"'},
+                headers=BASIC_CHALLENGE,
             ) from exc
         client_id, sep, secret = decoded.partition(":")
         if not sep:
             raise InvalidClient(
                 "The Basic credentials must be client_id:client_secret",
-                headers={"WWW-Authenticate": 'Basic realm="SEEK Pass"'},
+                headers=BASIC_CHALLENGE,
             )
         return unquote_plus(client_id), unquote_plus(secret), True
     client_id = form.get("client_id", "")
@@ -77,7 +78,7 @@ def authenticate(partners: Mapping[str, Partner], client_id: str, secret: str, v
     # Compare against a dummy when the client is unknown, so timing does not reveal which ids exist.
     expected = partner.client_secret if partner else "\x00" * max(len(secret), 1)
     if not hmac.compare_digest(secret.encode(), expected.encode()) or partner is None:
-        headers = {"WWW-Authenticate": 'Basic realm="SEEK Pass"'} if via_basic else None
+        headers = BASIC_CHALLENGE if via_basic else None
         raise InvalidClient("Client authentication failed: unknown client or wrong secret", headers=headers)
     return partner
 

@@ -131,19 +131,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, use
             except ValidationFailed as exc:
                 current = backend.open_session(client_id, content, user)
                 return with_user(session_page(current, status=exc.status, error=exc.message), user, new)
-        except ValidationFailed as exc:
-            return with_user(
-                pages.render(
-                    "seekpass/problem.html",
-                    status=exc.status,
-                    title="Something is wrong",
-                    heading="Something is wrong",
-                    message=exc.message,
-                    request=None,
-                ),
-                user,
-                new,
-            )
         except SandboxError as exc:
             return with_user(problem_page(exc), user, new)
         if decision == "leave":

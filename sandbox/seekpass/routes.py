@@ -76,9 +76,6 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
         found = backend.get_request(partner, request.path_params["request_id"])
         return RailsJSONResponse(found.to_dict())
 
-    def webhook_json(webhook_dict: dict[str, object], status: int = 200) -> Response:
-        return RailsJSONResponse(webhook_dict, status_code=status)
-
     show_secret = settings.webhook_secret_on_read
 
     async def webhooks(request: Request) -> Response:
@@ -87,26 +84,28 @@ def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
             return RailsJSONResponse([hook.to_dict(with_secret=show_secret) for hook in backend.list_webhooks(partner)])
         payload = await read_json(request, limit)
         if request.method == "POST":
-            return webhook_json(backend.create_webhook(partner, payload).to_dict(with_secret=True), 201)
+            return RailsJSONResponse(
+                backend.create_webhook(partner, payload).to_dict(with_secret=True), status_code=201
+            )
         updated = backend.update_webhook(partner, None, payload)
-        return webhook_json(updated.to_dict(with_secret=show_secret))
+        return RailsJSONResponse(updated.to_dict(with_secret=show_secret))
 
     async def webhook(request: Request) -> Response:
         partner = authorized(request)
         webhook_id = request.path_params["webhook_id"]
         if request.method == "GET":
-            return webhook_json(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret))
+            return RailsJSONResponse(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret))
         if request.method == "DELETE":
             backend.delete_webhook(partner, webhook_id)
             return Response(status_code=204)
         payload = await read_json(request, limit)
         updated = backend.update_webhook(partner, webhook_id, payload)
-        return webhook_json(updated.to_dict(with_secret=show_secret))
+        return RailsJSONResponse(updated.to_dict(with_secret=show_secret))
 
     async def rotate_secret(request: Request) -> Response:
         partner = authorized(request)
         rotated = backend.rotate_webhook_secret(partner, request.path_params["webhook_id"])
-        return webhook_json(rotated.to_dict(with_secret=True))
+        return RailsJSONResponse(rotated.to_dict(with_secret=True))
 
     api = Router(
         routes=[

@@ -53,11 +53,6 @@ class WebhookCollector:
             self.deliveries.clear()
         self.status = 200
 
-    def matching(self, event: str | None = None, url: str | None = None) -> list[Delivery]:
-        with self._arrived:
-            found = list(self.deliveries)
-        return [d for d in found if (event is None or d.event_type == event) and (url is None or d.url == url)]
-
     def wait_for(
         self, count: int = 1, *, event: str | None = None, url: str | None = None, timeout: float = 10.0
     ) -> list[Delivery]:

@@ -33,6 +33,7 @@ from sandbox.verifypass.models import (
     Activity,
     Applicant,
     Widget,
+    account_id_of,
     tenant_of,
 )
 from sandbox.verifypass.tokens import TokenCodec, TokenError
@@ -540,7 +541,7 @@ class VerifyPassBackend:
         ]
 
     def _prepare_delivery(self, delivery: Delivery, timestamp: int) -> Prepared | None:
-        account = next((a for a in self.directory.accounts.values() if a.tenant == delivery.tenant), None)
+        account = self.directory.accounts.get(account_id_of(delivery.tenant))
         if account is None:
             return None
         return Prepared(url=delivery.url, headers={"X-VFYPS-Key": account.api_key})

@@ -122,9 +122,6 @@ class Directory:
     accounts: dict[str, Account]
     widgets: dict[str, Widget]
 
-    def account_by_key(self, api_key: str) -> Account | None:
-        return next((account for account in self.accounts.values() if account.api_key == api_key), None)
-
 
 def load_directory(directory: Path) -> Directory:
     data = load_fixture(directory, FILENAME, SCHEMA)

@@ -24,6 +24,10 @@ def tenant_of(account_id: str) -> str:
     return f"{VENDOR}:{account_id}"
 
 
+def account_id_of(tenant: str) -> str:
+    return tenant.removeprefix(f"{VENDOR}:")
+
+
 @dataclass(frozen=True, slots=True)
 class Community:
     key: str
@@ -39,10 +43,6 @@ class Action:
     code: str | None = None
     codes: tuple[str, ...] = ()
     message: str | None = None
-
-    @property
-    def gives_code(self) -> bool:
-        return self.type in ("same_code", "unique_codes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,22 +25,16 @@ PATH = "/auth/{widget_key}"
 def build_routes(backend: VerifyPassBackend, settings: Settings, pages: Pages) -> list[Route]:
     def problem(exc: SandboxError) -> Response:
         if isinstance(exc, WidgetRefusal):
-            return pages.render(
-                "verifypass/problem.html",
-                status=exc.status,
-                title=exc.heading,
-                heading=exc.heading,
-                message=exc.message,
-                account=exc.account,
-            )
-        heading = "Page not found" if isinstance(exc, NotFound) else "Something is wrong"
+            heading, account = exc.heading, exc.account
+        else:
+            heading, account = ("Page not found" if isinstance(exc, NotFound) else "Something is wrong"), None
         return pages.render(
             "verifypass/problem.html",
             status=exc.status,
             title=heading,
             heading=heading,
             message=exc.message,
-            account=None,
+            account=account,
         )
 
     def form_page(
