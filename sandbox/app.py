@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
@@ -33,6 +34,7 @@ from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
 from sandbox.core.faults import FaultMiddleware, Faults
 from sandbox.core.fixtures import FixtureError, read_yaml_file
+from sandbox.core.http import ClockRefresh
 from sandbox.core.journal import Journal, JournalMiddleware
 from sandbox.core.operations import OperationIndex
 from sandbox.core.pages import Pages
@@ -43,13 +45,14 @@ from sandbox.core.responses import JSONResponse
 from sandbox.core.runtime import Core
 from sandbox.core.scheduler import Scheduler
 from sandbox.core.specs import Spec
-from sandbox.core.store import MemoryStore
+from sandbox.core.store import Kind, Store, open_store
 from sandbox.core.validation import summary
 from sandbox.core.vendor import Vendor
 from sandbox.core.webhooks import Outbox, RetryPolicy
 from sandbox.settings import Settings
 
 log = logging.getLogger("passbox")
+RETIRE_EVERY = 5.0  # wall seconds between retention sweeps
 
 
 @dataclass
@@ -77,16 +80,34 @@ class Sandbox:
         return next((vendor for vendor in [*self.vendors.values(), self.control] if vendor.owns(path)), None)
 
 
-def build_core(settings: Settings, seed: int) -> Core:
+SEED = Kind("seed", int)
+SECRET = Kind("server_secret", str)
+
+
+def server_secret(settings: Settings, store: Store) -> bytes:
+    """The given secret key, or the store's own (made from system entropy on first start)."""
+    if settings.secret_key is not None:
+        return hashlib.sha256(settings.secret_key.encode()).digest()
+    return bytes.fromhex(store.insert_setting(SECRET, "server_secret", secrets.token_hex(32)))
+
+
+def build_core(settings: Settings, seed: int, store: Store) -> Core:
     clock = settings.clock or Clock()
-    rand = Rand(seed)
-    store = MemoryStore()
-    scheduler = Scheduler(clock, on_error=settings.on_error)
+    clock.attach(store)
+    rand = Rand(seed, store, server_secret(settings, store))
+    scheduler = Scheduler(
+        clock,
+        store,
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.poll_seconds,
+        on_error=settings.on_error,
+    )
     outbox = Outbox(
         store=store,
         scheduler=scheduler,
         clock=clock,
         rng=rand.stream("outbox.jitter"),
+        retention=settings.retention_seconds,
         policy=RetryPolicy(
             schedule=settings.webhook_retry_schedule,
             jitter=settings.webhook_jitter,
@@ -136,8 +157,17 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     """A new, independent app. ``specs`` may be passed in (from ``load_specs()``) to build many
     apps cheaply: they are read-only, so apps sharing them still share no state."""
     settings = settings or Settings()
-    seed = settings.seed if settings.seed is not None else secrets.randbits(32)
-    core = build_core(settings, seed)
+    store = open_store(settings.store_url)
+    wanted = settings.seed if settings.seed is not None else secrets.randbits(32)
+    seed = store.insert_setting(SEED, "seed", wanted)
+    if settings.seed is not None and seed != settings.seed:
+        log.warning(
+            "the store at %s was made with seed %d, which it keeps; start from a fresh store to use seed %d",
+            store.url,
+            seed,
+            settings.seed,
+        )
+    core = build_core(settings, seed, store)
     specs = specs if specs is not None else load_specs()
     built = [seekpass.build(core, settings, specs["seekpass"]), verifypass.build(core, settings, specs["verifypass"])]
     vendors = {vendor.name: vendor for vendor in built}
@@ -151,8 +181,8 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         spec=specs["sandbox"],
         seekpass=vendors["seekpass"].backend,
         verifypass=vendors["verifypass"].backend,
-        journal=Journal(settings.journal_size),
-        faults=Faults(core.rand.stream("faults")),
+        journal=Journal(core.store, settings.journal_size),
+        faults=Faults(core.store, core.rand.stream("faults")),
         index=index,
         startup_faults=load_startup_faults(settings.faults_file, specs["sandbox"]),
     )
@@ -182,11 +212,15 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         return vendors[vendor].render_status(status, message, headers)
 
     middleware = [
+        Middleware(ClockRefresh, clock=core.clock, shared=core.store.shared),
         Middleware(JournalMiddleware, journal=context.journal, index=index, clock=core.clock, vendor_for=vendor_name),
         Middleware(FaultMiddleware, faults=context.faults, index=index, vendor_for=vendor_name, render=render_fault),
     ]
     if settings.admin_token:
         middleware.append(Middleware(AdminTokenMiddleware, token=settings.admin_token))
+
+    core.scheduler.every(settings.poll_seconds, context.journal.flush)
+    core.scheduler.every(RETIRE_EVERY, context.retire)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -199,6 +233,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
                 await worker
             await core.scheduler.shutdown()
             await core.outbox.aclose()
+            context.journal.flush()
 
     app = Starlette(
         routes=routes,

@@ -26,7 +26,21 @@ def _parse_schedule(text: str) -> tuple[float, ...]:
 @dataclass(frozen=True)
 class Settings:
     # Reproducibility: None picks a seed from system entropy (printed at startup so a run replays).
+    # A store that already holds a seed keeps it (its data was made with it).
     seed: int | None = None
+    # Where state lives: memory://, sqlite:///PATH or postgresql://... (PASSBOX_STORE).
+    store_url: str = "memory://"
+    # The server secret that keys and secrets derive from; None: random on first start, kept in
+    # the store. Give one (PASSBOX_SECRET_KEY) for reproducible secrets across fresh stores.
+    secret_key: str | None = field(default=None, repr=False)
+    # Retention: finished requests, activity and deliveries are retired this long after they
+    # finish (app-clock seconds) or when a kind holds more than max_records of them.
+    retention_seconds: int = 7 * 24 * 3600
+    max_records: int = 10_000
+    # Scheduled work: how long a worker's claim on a due timer lasts (wall seconds), and how
+    # often a worker on a shared store looks for work other processes added.
+    lease_seconds: float = 60.0
+    poll_seconds: float = 0.5
     fixtures_dir: Path = field(default_factory=default_fixtures_dir)
     # Base URL that pages and redirect URIs use; None means "the URL the request came in on".
     public_url: str | None = None
@@ -71,6 +85,12 @@ class Settings:
             raise ValueError("the admin token must be at least 8 characters")
         if self.webhook_timeout <= 0 or self.max_body_bytes <= 0 or self.max_webhooks <= 0:
             raise ValueError("webhook_timeout, max_body_bytes and max_webhooks must be positive")
+        if self.retention_seconds <= 0 or self.max_records <= 0:
+            raise ValueError("retention_seconds and max_records must be positive")
+        if self.lease_seconds <= 0 or self.poll_seconds <= 0:
+            raise ValueError("lease_seconds and poll_seconds must be positive")
+        if self.secret_key is not None and len(self.secret_key) < 16:
+            raise ValueError("the secret key must be at least 16 characters")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -79,6 +99,12 @@ class Settings:
         values: dict[str, Any] = {}
         converters: dict[str, Any] = {
             "seed": int,
+            "store_url": str,
+            "secret_key": str,
+            "retention_seconds": int,
+            "max_records": int,
+            "lease_seconds": float,
+            "poll_seconds": float,
             "fixtures_dir": Path,
             "public_url": str,
             "token_ttl": int,
@@ -98,14 +124,19 @@ class Settings:
             "faults_file": Path,
         }
         for name, convert in converters.items():
-            raw = env.get(ENV_PREFIX + name.upper())
+            raw = env.get(env_name(name))
             if raw is not None and raw != "":
                 try:
                     values[name] = convert(raw)
                 except ValueError as exc:
-                    raise ValueError(f"{ENV_PREFIX}{name.upper()}: {exc}") from exc
+                    raise ValueError(f"{env_name(name)}: {exc}") from exc
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a setting (``store_url`` is ``PASSBOX_STORE``)."""
+    return ENV_PREFIX + ("STORE" if setting == "store_url" else setting.upper())
 
 
 def _flag(text: str) -> bool:

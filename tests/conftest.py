@@ -7,10 +7,13 @@ sleeps to wait for anything.
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -22,6 +25,7 @@ from sandbox.app import Sandbox, create_app, load_specs
 from sandbox.core.clock import Clock
 from sandbox.core.specs import Spec
 from sandbox.settings import Settings
+from tests.postgres_server import PostgresServer, find_pg_bin, postgres_url_from_env
 
 # No example database: every run (here or in CI) generates from the seed alone, and a failure
 # saved by an older run against an older spec cannot come back as a "flaky" replay.
@@ -74,6 +78,46 @@ class Receiver:
         import json
 
         return [json.loads(request.content) for request in self.requests]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | str | None]:
+    """A real PostgreSQL for the session: $PASSBOX_TEST_POSTGRES_URL, or one started here from
+    Debian's postgresql package; None (tests skip) when neither exists, unless CI requires it."""
+    external = postgres_url_from_env()
+    if external is not None:
+        yield external
+        return
+    if find_pg_bin() is None:
+        if os.environ.get("PASSBOX_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (PASSBOX_REQUIRE_POSTGRES=1) but initdb/pg_ctl were not found")
+        yield None
+        return
+    with PostgresServer() as server:
+        yield server
+
+
+def new_postgres_url(server: PostgresServer | str | None) -> str:
+    """A fresh, empty database on the session's server (skips when there is no server)."""
+    if server is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it")
+    if isinstance(server, str):
+        return server
+    return server.create_database(f"passbox_{next(DATABASES)}")
+
+
+DATABASES = itertools.count(1)
+BACKENDS = ("memory", "sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | str | None) -> str:
+    """The URL of a fresh store of each backend in turn."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'passbox.db'}"
+    return new_postgres_url(postgres_server)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,23 @@ from sandbox.core.journal import Journal
 from sandbox.core.operations import OperationIndex
 from sandbox.core.runtime import Core
 from sandbox.core.specs import Spec
+from sandbox.core.store import Kind
+from sandbox.core.webhooks import DELIVERIES
+from sandbox.seekpass import backend as seekpass_backend
 from sandbox.seekpass.backend import SeekPassBackend
 from sandbox.settings import Settings
+from sandbox.verifypass import backend as verifypass_backend
 from sandbox.verifypass.backend import VerifyPassBackend
+
+STARTUP_FAULTS = "startup-faults"
+RETIRABLE: tuple[Kind[Any], ...] = (
+    seekpass_backend.REQUESTS,
+    seekpass_backend.SESSIONS,
+    verifypass_backend.ACTIVITY,
+    verifypass_backend.CACHE,
+    verifypass_backend.SPENT,
+    DELIVERIES,
+)
 
 
 @dataclass
@@ -45,26 +59,30 @@ class ControlContext:
         return task.result()
 
     def apply_startup_faults(self) -> None:
-        for rule in self.startup_faults.get("faults", []):
-            add_fault(self, rule)
-        for rule in self.startup_faults.get("webhook_faults", []):
-            self.core.outbox.add_fault(**rule)
+        """Add the --faults rules once per fresh store (a restart finds them in the store)."""
+        store = self.core.store
+        with store.transaction():
+            if store.counter(STARTUP_FAULTS) > 0:
+                return
+            store.incr(STARTUP_FAULTS)
+            for rule in self.startup_faults.get("faults", []):
+                add_fault(self, rule)
+            for rule in self.startup_faults.get("webhook_faults", []):
+                self.core.outbox.add_fault(**rule)
 
     def reset(self, tenant: str | None = None) -> None:
-        """Back to fixtures and seed: everything, or one tenant's records, jobs and journal."""
-        core = self.core
-        if tenant is None:
-            core.store.clear()
-            core.scheduler.clear()
-            core.rand.reset()
-            self.journal.clear()
-            self.faults.clear()
-            core.outbox.faults.clear()
-            self.apply_startup_faults()
-            return
-        core.store.clear(tenant)
-        core.scheduler.clear_keys(f"{tenant}|")
+        """Back to fixtures and seed: everything (every record, timer, counter and id position,
+        as if new; the seed, server secret and clock stay), or one tenant's records and timers."""
         self.journal.clear(tenant)
+        self.core.store.clear(tenant)
+        if tenant is None:
+            self.apply_startup_faults()
+
+    def retire(self) -> int:
+        """Retention: retire finished records past their time or beyond the count cap."""
+        now = self.core.clock.timestamp()
+        keep = self.settings.max_records
+        return sum(self.core.store.retire(kind, now, keep) for kind in RETIRABLE)
 
     def tenants(self) -> set[str]:
         return {partner.tenant for partner in self.seekpass.partners.values()} | {

@@ -46,7 +46,7 @@ def build_routes(context: ControlContext) -> list[Route]:
 
     async def overview(request: Request) -> Response:
         partners = [
-            (partner, len(seekpass.list_requests(partner.client_id)), len(seekpass.list_webhooks(partner)))
+            (partner, seekpass.count_requests(partner.client_id), len(seekpass.list_webhooks(partner)))
             for partner in seekpass.partners.values()
         ]
         accounts = [
@@ -100,7 +100,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         return render("verifypass", "VerifyPass activity", request, activity=activity)
 
     async def deliveries_page(request: Request) -> Response:
-        deliveries = [delivery.to_dict() for delivery in reversed(core.outbox.list())]
+        deliveries = [delivery.to_dict() for delivery in core.outbox.list(newest_first=True)]
         return render("deliveries", "Webhook deliveries", request, deliveries=deliveries)
 
     async def redeliver(request: Request) -> Response:

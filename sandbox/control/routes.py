@@ -126,7 +126,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         else:
             try:
                 core.clock.advance(parse_duration(change["by"]))
-            except OverflowError as exc:
+            except (OverflowError, ValueError) as exc:
                 raise Conflict("The clock cannot go that far", code="out_of_range") from exc
         return JSONResponse(clock_state(await context.settle()))
 
@@ -161,7 +161,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         if request.method == "GET":
             return JSONResponse([fault.to_dict() for fault in core.outbox.faults])
         if request.method == "DELETE":
-            core.outbox.faults.clear()
+            core.outbox.clear_faults()
             return Response(status_code=204)
         created = core.outbox.add_fault(**(await body_of(request, "WebhookFaultCreate")))
         return JSONResponse(created.to_dict(), status_code=201)
@@ -206,7 +206,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         limit_count = query_int(request, "limit", 100, 1, 1000) or 100
         found = [
             delivery
-            for delivery in reversed(core.outbox.list())
+            for delivery in core.outbox.list(newest_first=True)
             if vendor in (None, delivery.vendor)
             and tenant in (None, delivery.tenant)
             and event in (None, delivery.event_type)
@@ -235,7 +235,7 @@ def build_routes(context: ControlContext) -> list[Route]:
             [
                 partner_view(
                     partner,
-                    len(seekpass.list_requests(partner.client_id)),
+                    seekpass.count_requests(partner.client_id),
                     len(seekpass.list_webhooks(partner)),
                 )
                 for partner in seekpass.partners.values()

@@ -10,9 +10,9 @@ renderer the app provides.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.responses import HTMLResponse, Response
@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sandbox.core.journal import FAULT
 from sandbox.core.operations import OperationIndex
 from sandbox.core.rand import Stream
+from sandbox.core.store import GLOBAL, Store
+from sandbox.core.store import Kind as RecordKind
 
 Kind = Literal["latency", "error", "rate_limit", "cloudflare"]
 KINDS: tuple[Kind, ...] = ("latency", "error", "rate_limit", "cloudflare")
@@ -40,7 +42,7 @@ CLOUDFLARE_PAGE = """<!DOCTYPE html>
 """
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class FaultRule:
     id: str
     kind: Kind
@@ -81,47 +83,65 @@ class Decision:
     delay_ms: float = 0.0
 
 
+RULES = RecordKind("control.faults", FaultRule)
+
+
 @dataclass
 class Faults:
-    """The fault rules of one app."""
+    """The fault rules of one app: records in the store, so every worker and replica applies
+    them and their counters survive a restart."""
 
+    store: Store
     rng: Stream
-    rules: list[FaultRule] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        return self.store.values(RULES, GLOBAL)
 
     def add(self, **spec: Any) -> FaultRule:
-        rule = FaultRule(id=f"fault-{next(self._ids)}", **spec)
-        self.rules.append(rule)
+        with self.store.transaction():
+            rule = FaultRule(id=f"fault-{self.store.incr('fault')}", **spec)
+            self.store.put(RULES, GLOBAL, rule.id, rule)
         return rule
 
     def remove(self, rule_id: str) -> bool:
-        before = len(self.rules)
-        self.rules = [rule for rule in self.rules if rule.id != rule_id]
-        return len(self.rules) != before
+        return self.store.delete(RULES, GLOBAL, rule_id)
 
     def clear(self) -> None:
-        self.rules.clear()
+        with self.store.transaction():
+            for rule in self.rules:
+                self.store.delete(RULES, GLOBAL, rule.id)
+
+    def any(self) -> bool:
+        return self.store.count(RULES, GLOBAL) > 0
 
     def decide(self, vendor: str, operation: str | None) -> list[Decision]:
         """The rules that fire for this request, oldest first; counts it against limited rules.
         At most one rule answers a request (error, rate limit, block page); a later one that
         would answer too is not counted, so limited rules take effect one after another."""
+        with self.store.transaction():
+            return self._decide(vendor, operation)
+
+    def _decide(self, vendor: str, operation: str | None) -> list[Decision]:
         decisions: list[Decision] = []
         answered = False
-        for rule in list(self.rules):
+        for rule in self.rules:
             if not rule.matches(vendor, operation):
                 continue
             if answered and rule.kind != "latency":
                 continue  # the request is already answered by an earlier rule: this one waits
 
-            rule.matched += 1
-            if rule.remaining is not None:
-                rule.remaining -= 1
-                if rule.remaining <= 0:
-                    self.rules.remove(rule)
-            if rule.rate < 1.0 and self.rng.random.random() >= rule.rate:
+            remaining = None if rule.remaining is None else rule.remaining - 1
+            fires = rule.rate >= 1.0 or self.rng.uniform(0.0, 1.0) < rule.rate
+            rule = dataclasses.replace(
+                rule, matched=rule.matched + 1, remaining=remaining, fired=rule.fired + (1 if fires else 0)
+            )
+            if remaining is not None and remaining <= 0:
+                self.store.delete(RULES, GLOBAL, rule.id)
+            else:
+                self.store.put(RULES, GLOBAL, rule.id, rule)
+            if not fires:
                 continue
-            rule.fired += 1
             answered = answered or rule.kind != "latency"
             delay = rule.latency_ms
             if rule.kind == "latency" and rule.latency_max_ms is not None:
@@ -147,7 +167,7 @@ class FaultMiddleware:
         self.render = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.faults.rules:
+        if scope["type"] != "http" or not self.faults.any():
             await self.app(scope, receive, send)
             return
         vendor, operation = self.index.classify(scope, self.vendor_for)

@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandbox.core.clock import Clock
 from sandbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
@@ -86,3 +88,18 @@ def base_url(request: Request, configured: str | None) -> str:
     if configured:
         return configured.rstrip("/")
     return str(request.base_url).rstrip("/")
+
+
+class ClockRefresh:
+    """Re-read the clock's state from a shared store before each request, so time travel on
+    one worker or replica applies to every other at once (a private store needs nothing)."""
+
+    def __init__(self, app: ASGIApp, *, clock: Clock, shared: bool) -> None:
+        self.app = app
+        self.clock = clock
+        self.shared = shared
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.shared and scope["type"] == "http":
+            self.clock.refresh()
+        await self.app(scope, receive, send)

@@ -5,14 +5,17 @@ the first bytes of both bodies. It holds at most ``size`` entries and at most
 ``BODY_LIMIT`` bytes of each body, so memory stays flat however long the sandbox runs.
 Vendor routes name the tenant (and a fault middleware any fault it injected) in
 ``scope["state"]``, which is shared with every layer below.
+
+Entries are records in the store, so every worker and replica sees the traffic of all. On a
+shared store they are buffered and written in batches off the request path (by the
+scheduler's upkeep, or before any read), then trimmed to ``size``.
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import json
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.core.clock import Clock, isoformat_z
 from sandbox.core.operations import OperationIndex
+from sandbox.core.store import GLOBAL, Kind, Store
 
 BODY_LIMIT = 2048
 REDACTED = "[redacted]"
@@ -92,7 +96,7 @@ class Entry:
     tenant: str | None
     status: int
     latency_ms: float
-    request_headers: Mapping[str, str]
+    request_headers: dict[str, str]
     request_body: str | None
     response_body: str | None
     fault: str | None
@@ -116,23 +120,40 @@ class Entry:
         }
 
 
-class Journal:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: deque[Entry] = deque(maxlen=size)
-        self._ids = itertools.count(1)
+JOURNAL = Kind("journal", Entry)
+BATCH = 64
 
-    def next_id(self) -> int:
-        return next(self._ids)
+
+class Journal:
+    def __init__(self, store: Store, size: int) -> None:
+        self.size = size
+        self._store = store
+        self._buffer: list[Entry] = []
 
     def add(self, entry: Entry) -> None:
-        self._entries.append(entry)
+        self._buffer.append(entry)
+        if not self._store.shared or len(self._buffer) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered entries (numbered in the order written) and trim to ``size``."""
+        if not self._buffer:
+            return
+        entries, self._buffer = self._buffer, []
+        with self._store.transaction():
+            for entry in entries:
+                number = self._store.incr("journal")
+                self._store.put(JOURNAL, entry.tenant or GLOBAL, str(number), dataclasses.replace(entry, id=number))
+            self._store.trim(JOURNAL, self.size)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        self.flush()
+        return self._store.count(JOURNAL)
 
     def get(self, entry_id: int) -> Entry | None:
-        return next((entry for entry in self._entries if entry.id == entry_id), None)
+        self.flush()
+        found = self._store.find(JOURNAL, str(entry_id))
+        return found[1] if found else None
 
     def list(
         self,
@@ -146,8 +167,9 @@ class Journal:
         limit: int = 100,
     ) -> list[Entry]:
         """Newest first."""
+        self.flush()
         found: list[Entry] = []
-        for entry in reversed(self._entries):
+        for _, entry in self._store.scan(JOURNAL, newest_first=True):
             if (
                 (vendor is None or entry.vendor == vendor)
                 and (tenant is None or entry.tenant == tenant)
@@ -162,12 +184,8 @@ class Journal:
         return found
 
     def clear(self, tenant: str | None = None) -> None:
-        if tenant is None:
-            self._entries.clear()
-            return
-        kept = [entry for entry in self._entries if entry.tenant != tenant]
-        self._entries.clear()
-        self._entries.extend(kept)
+        """Drop buffered entries (the store's own reset removes the written ones)."""
+        self._buffer = [entry for entry in self._buffer if tenant is not None and entry.tenant != tenant]
 
 
 class JournalMiddleware:
@@ -225,7 +243,7 @@ class JournalMiddleware:
             headers = dict(scope.get("headers", []))
             self.journal.add(
                 Entry(
-                    id=self.journal.next_id(),
+                    id=0,
                     at=at,
                     method=scope["method"],
                     path=path,

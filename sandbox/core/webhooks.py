@@ -8,12 +8,18 @@ and records the attempt. Any 2xx delivers it; anything else, a timeout or a conn
 error schedules the next attempt after the retry schedule (with seeded jitter, divided by
 the time-compression factor) until attempts run out. The event id and body never change
 between attempts. Nothing is dropped while attempts remain.
+
+Deliveries, their attempts and the delivery faults are records in the store; each attempt
+is a timer row (job ``outbox.attempt``), so pending deliveries and retries survive a restart
+and exactly one worker or replica claims each attempt. The POST itself runs outside any unit
+of work; its result is written in one afterwards. A finished delivery becomes retirable
+``retention`` seconds later. Headers that carry a secret are stored redacted.
 """
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
-import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,9 +30,11 @@ import httpx
 from sandbox.core.clock import Clock, isoformat_z
 from sandbox.core.rand import Stream
 from sandbox.core.scheduler import Scheduler
-from sandbox.core.store import Store
+from sandbox.core.store import GLOBAL, Kind, Store, Timer
 
-KIND = "outbox.deliveries"
+JOB = "outbox.attempt"
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"x-vfyps-key", "authorization"})
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "passbox-webhooks/0.1"
 
@@ -52,7 +60,7 @@ class Attempt:
     number: int
     at: datetime
     url: str
-    request_headers: Mapping[str, str]
+    request_headers: dict[str, str]
     status_code: int | None
     response_body: str | None
     latency_ms: float
@@ -93,7 +101,7 @@ class Delivery:
     attempts: tuple[Attempt, ...] = ()
     next_attempt_at: datetime | None = None
     note: str | None = None
-    meta: Mapping[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
     # Injected faults applied to this delivery, in order (held back, duplicated, ...).
     faults: tuple[str, ...] = ()
     held: bool = False
@@ -118,7 +126,7 @@ class Delivery:
         }
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class WebhookFault:
     """An injected delivery fault: applies to the next ``remaining`` deliveries it matches.
 
@@ -175,6 +183,14 @@ class RetryPolicy:
         return timedelta(seconds=max(0.0, base * (1 + spread)) / self.compression)
 
 
+DELIVERIES = Kind("outbox.deliveries", Delivery)
+WEBHOOK_FAULTS = Kind("outbox.faults", WebhookFault)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: REDACTED if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
+
+
 class Outbox:
     def __init__(
         self,
@@ -185,6 +201,7 @@ class Outbox:
         rng: Stream,
         policy: RetryPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
+        retention: float = 7 * 24 * 3600,
     ) -> None:
         self._store = store
         self._scheduler = scheduler
@@ -194,8 +211,8 @@ class Outbox:
         self._transport = transport
         self._preparers: dict[str, Preparer] = {}
         self._http: httpx.AsyncClient | None = None
-        self.faults: list[WebhookFault] = []
-        self._fault_ids = itertools.count(1)
+        self.retention = retention
+        scheduler.handle(JOB, self._on_timer)
 
     def register(self, vendor: str, preparer: Preparer) -> None:
         self._preparers[vendor] = preparer
@@ -249,50 +266,70 @@ class Outbox:
             next_attempt_at=now,
             meta=dict(meta or {}),
         )
-        self._store.put(KIND, tenant, delivery.id, delivery)
-        self._schedule(delivery, now)
+        with self._store.transaction():
+            self._store.put(DELIVERIES, tenant, delivery.id, delivery)
+            self._schedule(delivery, now)
         return delivery
 
     def _schedule(self, delivery: Delivery, when: datetime) -> None:
-        self._scheduler.call_at(when, lambda: self.attempt(delivery.tenant, delivery.id), key=self._key(delivery))
+        self._scheduler.call_at(when, JOB, delivery.tenant, f"outbox|{delivery.id}", delivery.id)
 
-    @staticmethod
-    def _key(delivery: Delivery) -> str:
-        return f"{delivery.tenant}|outbox|{delivery.id}"
+    def _save(self, delivery: Delivery) -> None:
+        retire_at = None if delivery.status == "pending" else self._clock.timestamp() + self.retention
+        self._store.put(DELIVERIES, delivery.tenant, delivery.id, delivery, retire_at=retire_at)
+
+    async def _on_timer(self, timer: Timer) -> None:
+        await self.attempt(timer.tenant, timer.payload)
 
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, delivery_id: str) -> Delivery | None:
-        found = self._store.find(KIND, delivery_id)
+        found = self._store.find(DELIVERIES, delivery_id)
         return found[1] if found else None
 
-    def list(self, tenant: str | None = None) -> list[Delivery]:
+    def list(
+        self, tenant: str | None = None, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[Delivery]:
+        """Deliveries in the order they were queued, across tenants and vendors (or newest first)."""
         if tenant is not None:
-            return list(self._store.values(KIND, tenant))
-        return [delivery for _, delivery in self._store.scan(KIND)]
+            return self._store.values(DELIVERIES, tenant, newest_first=newest_first, limit=limit, offset=offset)
+        return [
+            delivery
+            for _, delivery in self._store.scan(DELIVERIES, newest_first=newest_first, limit=limit, offset=offset)
+        ]
 
     # -- faults ------------------------------------------------------------------------------
 
+    @property
+    def faults(self) -> builtins.list[WebhookFault]:
+        return self._store.values(WEBHOOK_FAULTS, GLOBAL)
+
     def add_fault(self, **spec: Any) -> WebhookFault:
-        fault = WebhookFault(id=f"webhook-fault-{next(self._fault_ids)}", **spec)
-        self.faults.append(fault)
+        with self._store.transaction():
+            fault = WebhookFault(id=f"webhook-fault-{self._store.incr('webhook-fault')}", **spec)
+            self._store.put(WEBHOOK_FAULTS, GLOBAL, fault.id, fault)
         return fault
 
     def remove_fault(self, fault_id: str) -> bool:
-        before = len(self.faults)
-        self.faults = [fault for fault in self.faults if fault.id != fault_id]
-        return len(self.faults) != before
+        return self._store.delete(WEBHOOK_FAULTS, GLOBAL, fault_id)
+
+    def clear_faults(self) -> None:
+        with self._store.transaction():
+            for fault in self.faults:
+                self._store.delete(WEBHOOK_FAULTS, GLOBAL, fault.id)
 
     def _take_fault(self, delivery: Delivery, url: str, *, skip_reorder: bool) -> WebhookFault | None:
-        for fault in self.faults:
-            if skip_reorder and fault.kind == "reorder":
-                continue
-            if fault.matches(delivery, url):
-                fault.remaining -= 1
-                fault.fired += 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-                return fault
+        with self._store.transaction():
+            for fault in self.faults:
+                if skip_reorder and fault.kind == "reorder":
+                    continue
+                if fault.matches(delivery, url):
+                    fault = dataclasses.replace(fault, remaining=fault.remaining - 1, fired=fault.fired + 1)
+                    if fault.remaining <= 0:
+                        self._store.delete(WEBHOOK_FAULTS, GLOBAL, fault.id)
+                    else:
+                        self._store.put(WEBHOOK_FAULTS, GLOBAL, fault.id, fault)
+                    return fault
         return None
 
     # -- sending -----------------------------------------------------------------------------
@@ -318,7 +355,7 @@ class Outbox:
         return status_code, response_body, error, (self._clock.monotonic() - start) * 1000
 
     async def attempt(self, tenant: str, delivery_id: str) -> Delivery | None:
-        delivery: Delivery | None = self._store.get(KIND, tenant, delivery_id)
+        delivery = self._store.get(DELIVERIES, tenant, delivery_id)
         if delivery is None or delivery.status != "pending":
             return delivery
         started_at = self._clock.now()
@@ -329,7 +366,7 @@ class Outbox:
             done = dataclasses.replace(
                 delivery, status="abandoned", next_attempt_at=None, note="the destination no longer exists"
             )
-            self._store.put(KIND, tenant, delivery.id, done)
+            self._save(done)
             return done
 
         fault = self._take_fault(delivery, prepared.url, skip_reorder=delivery.held)
@@ -341,19 +378,21 @@ class Outbox:
                 held=True,
                 faults=(*delivery.faults, f"{fault.id}: held back {fault.delay_seconds:g} s to arrive out of order"),
             )
-            self._store.put(KIND, tenant, delivery.id, held)
-            self._schedule(held, when)
+            with self._store.transaction():
+                self._save(held)
+                self._schedule(held, when)
             return held
         if fault is not None and fault.kind == "stale_timestamp" and preparer is not None:
             prepared = preparer(delivery, timestamp - fault.stale_by) or prepared
 
         headers = {"Content-Type": "application/json", **prepared.headers}
+        stored_headers = redact_headers(headers)
         fault_note = f"{fault.id}: {fault.kind}" if fault is not None else None
         attempts: list[Attempt] = []
         number = len(delivery.attempts) + 1
         if fault is not None and fault.kind == "fail":
             attempts.append(
-                Attempt(number, started_at, prepared.url, headers, None, None, 0.0,
+                Attempt(number, started_at, prepared.url, stored_headers, None, None, 0.0,
                         f"injected fault {fault.id}: the delivery failed on purpose", fault_note)
             )  # fmt: skip
         else:
@@ -361,12 +400,20 @@ class Outbox:
             for n in range(sends):
                 status_code, response_body, error, latency = await self._post(prepared.url, delivery.body, headers)
                 attempts.append(
-                    Attempt(number + n, started_at, prepared.url, headers, status_code, response_body, latency, error,
+                    Attempt(number + n, started_at, prepared.url, stored_headers, status_code, response_body, latency,
+                            error,
                             fault_note)
                 )  # fmt: skip
 
+        with self._store.transaction():
+            return self._record(tenant, delivery_id, attempts, fault_note)
+
+    def _record(
+        self, tenant: str, delivery_id: str, attempts: builtins.list[Attempt], fault_note: str | None
+    ) -> Delivery | None:
+        """Write what an attempt did (in one unit of work with the next attempt's timer)."""
         # The record may have changed while we waited on the network (a reset, say).
-        current: Delivery | None = self._store.get(KIND, tenant, delivery_id)
+        current = self._store.get(DELIVERIES, tenant, delivery_id)
         if current is None:
             return None
         all_attempts = (*current.attempts, *attempts)
@@ -388,16 +435,15 @@ class Outbox:
             when = self._clock.now() + self.policy.delay(len(all_attempts), self._rng)
             updated = dataclasses.replace(current, attempts=all_attempts, next_attempt_at=when, faults=faults)
             self._schedule(updated, when)
-        self._store.put(KIND, tenant, delivery_id, updated)
+        self._save(updated)
         return updated
 
     def redeliver(self, delivery_id: str) -> Delivery | None:
         """Queue a finished delivery again with a fresh set of attempts (history kept)."""
-        found = self._store.find(KIND, delivery_id)
+        found = self._store.find(DELIVERIES, delivery_id)
         if found is None:
             return None
-        tenant = found[0]
-        delivery: Delivery = found[1]
+        delivery = found[1]
         now = self._clock.now()
         again = dataclasses.replace(
             delivery,
@@ -406,6 +452,7 @@ class Outbox:
             next_attempt_at=now,
             note=None,
         )
-        self._store.put(KIND, tenant, delivery_id, again)
-        self._schedule(again, now)
+        with self._store.transaction():
+            self._save(again)
+            self._schedule(again, now)
         return again

@@ -1,8 +1,10 @@
 """SEEK Pass behaviour, with no HTTP: tokens, verification requests, the hosted flow, webhooks.
 
 Routes parse requests and render responses; everything else happens here, so the control
-plane and tests can drive it directly. Every write validates first and stores a complete
-new record, so a refused call changes nothing.
+plane and tests can drive it directly. Every write validates first and runs as one unit of
+work (records, events, timers and id draws commit together), so a refused call changes
+nothing and concurrent calls cannot both pass a check. Reads never write: an unfinished
+request's 48-hour expiry is a timer, run once by the scheduler.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sandbox.core.clock import isoformat_z
 from sandbox.core.errors import Conflict, FieldError, NotFound, SandboxError, ValidationFailed
 from sandbox.core.responses import compact_json
 from sandbox.core.runtime import Core
+from sandbox.core.store import Kind, Timer
 from sandbox.core.validation import SchemaValidators
 from sandbox.core.webhooks import Delivery, Prepared
 from sandbox.seekpass import oauth, scenarios, signing
@@ -33,9 +36,10 @@ from sandbox.seekpass.models import (
 from sandbox.seekpass.people import credential_of, make_credential
 from sandbox.settings import Settings
 
-REQUESTS = "seekpass.requests"
-SESSIONS = "seekpass.sessions"
-WEBHOOKS = "seekpass.webhooks"
+REQUESTS = Kind("seekpass.requests", VerifyRequest)
+SESSIONS = Kind("seekpass.sessions", str)  # content id -> request id
+WEBHOOKS = Kind("seekpass.webhooks", Webhook)
+EXPIRE_JOB = "seekpass.expire"
 APP_PATH = "/partner/verify/digital_identity"
 
 EventType = Literal["vwsp_request.verified", "vwsp_request.canceled", "vwsp_request.incomplete"]
@@ -104,8 +108,9 @@ class SeekPassBackend:
         self._validators = validators
         self.partners = dict(partners)
         self.personas = core.personas
+        self._store = core.store
         self._ids = core.rand.stream("seekpass.ids")
-        self._secrets = core.rand.stream("seekpass.secrets")
+        self._secrets = core.rand.secret_stream("seekpass.secrets")
         self.tokens = oauth.AccessTokens(
             key=core.rand.key_bytes("seekpass.jwt", 64),
             clock=core.clock,
@@ -114,6 +119,7 @@ class SeekPassBackend:
         )
         self.request_ttl = timedelta(seconds=settings.request_ttl)
         core.outbox.register(VENDOR, self._prepare_delivery)
+        core.scheduler.handle(EXPIRE_JOB, self._on_expire)
 
     # -- OAuth -------------------------------------------------------------------------------
 
@@ -145,11 +151,18 @@ class SeekPassBackend:
     def create_request(self, partner: Partner, payload: Any, base_url: str) -> tuple[VerifyRequest, bool]:
         """Create a request, or return the live one with the same request_id (created=False)."""
         self._validators.require("VerificationRequestCreate", payload)
+        with self._store.transaction():
+            return self._create_request(partner, payload, base_url)
+
+    def _create_request(self, partner: Partner, payload: Any, base_url: str) -> tuple[VerifyRequest, bool]:
         now = self._core.clock.now()
         request_id = payload.get("request_id") or self._ids.uuid4()
         existing = self._load(partner.tenant, request_id)
         if existing is not None and now < existing.created_at + self.request_ttl:
             return existing, False
+        if existing is not None and existing.status == "incomplete":
+            # Its expiry is due but has not run yet: run it first, so its canceled event is sent.
+            existing, _ = self._finalize(existing, "canceled", via="expiry", at=existing.expires_at)
 
         display = payload["display_options"]
         metadata = payload.get("metadata") or {}
@@ -171,16 +184,14 @@ class SeekPassBackend:
         magic = scenarios.parse(request_id, self._core.personas)
         if magic is not None:
             request = dataclasses.replace(request, magic=magic.outcome)
-        store = self._core.store
+        store = self._store
         if existing is not None:
             store.delete(SESSIONS, partner.tenant, existing.content_id)
-            self._core.scheduler.cancel(self._expiry_key(existing))
+            self._core.scheduler.cancel(partner.tenant, self._expiry_key(existing))
         store.put(REQUESTS, partner.tenant, request_id, request)
         store.put(SESSIONS, partner.tenant, content_id, request_id)
         self._core.scheduler.call_at(
-            request.expires_at,
-            lambda: self._expire(partner.tenant, request_id, content_id),
-            key=self._expiry_key(request),
+            request.expires_at, EXPIRE_JOB, partner.tenant, self._expiry_key(request), request_id
         )
         if magic is not None and magic.outcome != "incomplete":
             request, _ = self._finalize(
@@ -194,28 +205,32 @@ class SeekPassBackend:
             raise NotFound(f"No verification request {request_id!r} for this client")
         return request
 
-    def list_requests(self, client_id: str) -> list[VerifyRequest]:
-        tenant = tenant_of(client_id)
-        return [self._current(request) for request in self._core.store.values(REQUESTS, tenant)]
+    def list_requests(
+        self, client_id: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[VerifyRequest]:
+        return self._store.values(REQUESTS, tenant_of(client_id), newest_first=newest_first, limit=limit, offset=offset)
+
+    def count_requests(self, client_id: str) -> int:
+        return self._store.count(REQUESTS, tenant_of(client_id))
 
     def _load(self, tenant: str, request_id: str) -> VerifyRequest | None:
-        request: VerifyRequest | None = self._core.store.get(REQUESTS, tenant, request_id)
-        return self._current(request) if request is not None else None
-
-    def _current(self, request: VerifyRequest) -> VerifyRequest:
-        """Apply an expiry that is due but has not run yet, so reads never show stale state."""
-        if request.status == "incomplete" and self._core.clock.now() >= request.expires_at:
-            return self._finalize(request, "canceled", via="expiry", at=request.expires_at)[0]
-        return request
+        return self._store.get(REQUESTS, tenant, request_id)
 
     @staticmethod
     def _expiry_key(request: VerifyRequest) -> str:
-        return f"{request.tenant}|expire|{request.content_id}"
+        return f"expire|{request.content_id}"
 
-    def _expire(self, tenant: str, request_id: str, content_id: str) -> None:
-        request: VerifyRequest | None = self._core.store.get(REQUESTS, tenant, request_id)
-        if request is not None and request.content_id == content_id:
-            self._current(request)
+    def _on_expire(self, timer: Timer) -> None:
+        """The 48 hours of an unfinished request ran out: canceled, with the canceled event."""
+        with self._store.transaction():
+            request = self._load(timer.tenant, timer.payload)
+            if (
+                request is not None
+                and request.status == "incomplete"
+                and timer.key == self._expiry_key(request)
+                and self._core.clock.now() >= request.expires_at
+            ):
+                self._finalize(request, "canceled", via="expiry", at=request.expires_at)
 
     def _finalize(
         self,
@@ -245,9 +260,14 @@ class SeekPassBackend:
             credential=credential,
             finished_via=via,
         )
-        self._core.store.put(REQUESTS, request.tenant, request.request_id, updated)
-        self._core.scheduler.cancel(self._expiry_key(request))
-        deliveries = self._emit(updated, "vwsp_request.verified" if status == "verified" else "vwsp_request.canceled")
+        retire_at = self._core.clock.timestamp() + self._settings.retention_seconds
+        with self._store.transaction():
+            self._store.put(REQUESTS, request.tenant, request.request_id, updated, retire_at=retire_at)
+            self._store.put(SESSIONS, request.tenant, request.content_id, request.request_id, retire_at=retire_at)
+            self._core.scheduler.cancel(request.tenant, self._expiry_key(request))
+            deliveries = self._emit(
+                updated, "vwsp_request.verified" if status == "verified" else "vwsp_request.canceled"
+            )
         return updated, deliveries
 
     # -- the hosted SEEK Pass app ------------------------------------------------------------
@@ -255,14 +275,18 @@ class SeekPassBackend:
     def session(self, client_id: str, content_id: str) -> VerifyRequest:
         """The request behind a redirect URI's ``clientId`` and ``content``."""
         tenant = tenant_of(client_id)
-        request_id = self._core.store.get(SESSIONS, tenant, content_id)
-        request = self._load(tenant, request_id) if isinstance(request_id, str) else None
+        request_id = self._store.get(SESSIONS, tenant, content_id)
+        request = self._load(tenant, request_id) if request_id is not None else None
         if request is None or request.content_id != content_id:
             raise SessionNotFound("This SEEK Pass link is not valid")
         return request
 
     def open_session(self, client_id: str, content_id: str, user: str) -> VerifyRequest:
         """The user opened the link: bind the request to them (first opener wins)."""
+        with self._store.transaction():
+            return self._open_session(client_id, content_id, user)
+
+    def _open_session(self, client_id: str, content_id: str, user: str) -> VerifyRequest:
         request = self.session(client_id, content_id)
         if request.finished and request.finished_via in ("magic", "control"):
             raise SessionFinishedElsewhere(request)
@@ -274,7 +298,7 @@ class SeekPassBackend:
             raise SessionLeftIncomplete(request)
         if request.bound_to is None:
             request = dataclasses.replace(request, bound_to=user)
-            self._core.store.put(REQUESTS, request.tenant, request.request_id, request)
+            self._store.put(REQUESTS, request.tenant, request.request_id, request)
             if self._settings.incomplete_event:
                 self._emit(request, "vwsp_request.incomplete")
         return request
@@ -290,7 +314,19 @@ class SeekPassBackend:
     ) -> VerifyRequest:
         """The user verified (with the credential they chose, or as a persona), canceled, or
         left without finishing (a sandbox control: the request stays incomplete)."""
-        request = self.open_session(client_id, content_id, user)
+        with self._store.transaction():
+            return self._finish_session(client_id, content_id, user, decision, document_type, persona)
+
+    def _finish_session(
+        self,
+        client_id: str,
+        content_id: str,
+        user: str,
+        decision: Literal["verify", "cancel", "leave"],
+        document_type: DocumentType | None,
+        persona: str | None,
+    ) -> VerifyRequest:
+        request = self._open_session(client_id, content_id, user)
         if persona is not None and persona not in self._core.personas:
             raise UnknownPersona(persona)
         if decision == "leave":
@@ -322,15 +358,18 @@ class SeekPassBackend:
         """Verify a request as if its user had (same record, webhook and redirect)."""
         if persona is not None and persona not in self._core.personas:
             raise NotFound(f"No persona {persona!r}")
-        request = self._unfinished(client_id, request_id)
-        return self._finalize(request, "verified", via="control", document_type=document_type, persona=persona)
+        with self._store.transaction():
+            request = self._unfinished(client_id, request_id)
+            return self._finalize(request, "verified", via="control", document_type=document_type, persona=persona)
 
     def control_cancel(self, client_id: str, request_id: str) -> tuple[VerifyRequest, list[Delivery]]:
-        return self._finalize(self._unfinished(client_id, request_id), "canceled", via="control")
+        with self._store.transaction():
+            return self._finalize(self._unfinished(client_id, request_id), "canceled", via="control")
 
     def control_expire(self, client_id: str, request_id: str) -> tuple[VerifyRequest, list[Delivery]]:
         """Expire a request now, as 48 hours would have (canceled, with the canceled event)."""
-        return self._finalize(self._unfinished(client_id, request_id), "canceled", via="expiry")
+        with self._store.transaction():
+            return self._finalize(self._unfinished(client_id, request_id), "canceled", via="expiry")
 
     def callback_location(self, request: VerifyRequest) -> str | None:
         if request.callback_url is None:
@@ -341,8 +380,12 @@ class SeekPassBackend:
 
     def create_webhook(self, partner: Partner, payload: Any) -> Webhook:
         self._validators.require("WebhookCreate", payload)
+        with self._store.transaction():
+            return self._create_webhook(partner, payload)
+
+    def _create_webhook(self, partner: Partner, payload: Any) -> Webhook:
         limit = self._settings.max_webhooks
-        if self._core.store.count(WEBHOOKS, partner.tenant) >= limit:
+        if self._store.count(WEBHOOKS, partner.tenant) >= limit:
             raise Conflict(
                 f"A client can register at most {limit} webhooks; delete one first",
                 code="limit_reached",
@@ -356,14 +399,14 @@ class SeekPassBackend:
             description=payload.get("description"),
             created_at=self._core.clock.now(),
         )
-        self._core.store.put(WEBHOOKS, partner.tenant, webhook.id, webhook)
+        self._store.put(WEBHOOKS, partner.tenant, webhook.id, webhook)
         return webhook
 
     def list_webhooks(self, partner: Partner) -> list[Webhook]:
-        return list(self._core.store.values(WEBHOOKS, partner.tenant))
+        return self._store.values(WEBHOOKS, partner.tenant)
 
     def get_webhook(self, partner: Partner, webhook_id: str) -> Webhook:
-        webhook: Webhook | None = self._core.store.get(WEBHOOKS, partner.tenant, webhook_id)
+        webhook = self._store.get(WEBHOOKS, partner.tenant, webhook_id)
         if webhook is None:
             raise NotFound(f"No webhook {webhook_id!r} for this client")
         return webhook
@@ -373,27 +416,29 @@ class SeekPassBackend:
         (as in Rails); on ``PUT /webhooks`` the body must carry the id."""
         schema = "WebhookUpdate" if webhook_id is not None else "WebhookUpdateWithId"
         self._validators.require(schema, payload)
-        webhook = self.get_webhook(partner, webhook_id or payload["id"])
-        changes = {key: payload[key] for key in ("name", "description", "url") if key in payload}
-        updated = dataclasses.replace(webhook, **changes)
-        self._core.store.put(WEBHOOKS, partner.tenant, updated.id, updated)
+        with self._store.transaction():
+            webhook = self.get_webhook(partner, webhook_id or payload["id"])
+            changes = {key: payload[key] for key in ("name", "description", "url") if key in payload}
+            updated = dataclasses.replace(webhook, **changes)
+            self._store.put(WEBHOOKS, partner.tenant, updated.id, updated)
         return updated
 
     def rotate_webhook_secret(self, partner: Partner, webhook_id: str) -> Webhook:
-        webhook = self.get_webhook(partner, webhook_id)
-        rotated = dataclasses.replace(webhook, secret=self._secrets.hex(32))
-        self._core.store.put(WEBHOOKS, partner.tenant, rotated.id, rotated)
+        with self._store.transaction():
+            webhook = self.get_webhook(partner, webhook_id)
+            rotated = dataclasses.replace(webhook, secret=self._secrets.hex(32))
+            self._store.put(WEBHOOKS, partner.tenant, rotated.id, rotated)
         return rotated
 
     def delete_webhook(self, partner: Partner, webhook_id: str) -> None:
-        if not self._core.store.delete(WEBHOOKS, partner.tenant, webhook_id):
+        if not self._store.delete(WEBHOOKS, partner.tenant, webhook_id):
             raise NotFound(f"No webhook {webhook_id!r} for this client")
 
     # -- events --------------------------------------------------------------------------------
 
     def _emit(self, request: VerifyRequest, event_type: EventType) -> list[Delivery]:
         """Queue one event for every webhook of the partner (same event id for each)."""
-        webhooks: list[Webhook] = self._core.store.values(WEBHOOKS, request.tenant)
+        webhooks = self._store.values(WEBHOOKS, request.tenant)
         if not webhooks:
             return []
         event_id = self._ids.uuid4()
@@ -422,7 +467,7 @@ class SeekPassBackend:
 
     def _prepare_delivery(self, delivery: Delivery, timestamp: int) -> Prepared | None:
         """Each attempt goes to the webhook's current URL, signed with its current secret."""
-        webhook: Webhook | None = self._core.store.get(WEBHOOKS, delivery.tenant, delivery.target)
+        webhook = self._store.get(WEBHOOKS, delivery.tenant, delivery.target)
         if webhook is None:
             return None
         return Prepared(url=webhook.url, headers=signing.headers(webhook.secret, timestamp, delivery.body))

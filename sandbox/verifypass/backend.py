@@ -3,7 +3,10 @@ reporting.
 
 Accounts, widgets and communities come from fixtures and never change; what happens at
 runtime (activity, handed-out codes, the applicant cache, spent tokens, webhook URLs set
-through the sandbox configuration) lives in the store under the account's tenant.
+through the sandbox configuration) lives in the store under the account's tenant. A
+verification is one unit of work: the spent-token check and mark, the unique code, the
+activity, the cache and the webhook deliveries commit together, so one single-use token is
+spent once and one code handed out once, whatever runs concurrently.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sandbox.core.clock import isoformat_z
 from sandbox.core.errors import FieldError, NotFound, SandboxError
 from sandbox.core.responses import laravel_json
 from sandbox.core.runtime import Core
+from sandbox.core.store import Kind
 from sandbox.core.validation import SchemaValidators
 from sandbox.core.webhooks import Delivery, Prepared
 from sandbox.settings import Settings
@@ -38,11 +42,6 @@ from sandbox.verifypass.models import (
 )
 from sandbox.verifypass.tokens import TokenCodec, TokenError
 
-ACTIVITY = "verifypass.activity"
-CACHE = "verifypass.cache"
-CODES = "verifypass.codes"
-SPENT = "verifypass.spent_tokens"
-WEBHOOK_URLS = "verifypass.webhook_urls"
 PAGE_SIZE = 250
 MAX_PAGE = 1_000_000
 
@@ -74,6 +73,13 @@ class WebhookUrl:
     """A webhook URL set at runtime (None clears the fixture's URL)."""
 
     url: str | None
+
+
+ACTIVITY = Kind("verifypass.activity", Activity)
+CACHE = Kind("verifypass.cache", Activity)  # widget:e-mail -> the positive verification it remembers
+CODES = Kind("verifypass.codes", int)  # widget -> unique codes handed out
+SPENT = Kind("verifypass.spent_tokens", str)  # token jti -> when it was spent
+WEBHOOK_URLS = Kind("verifypass.webhook_urls", WebhookUrl)
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,8 @@ class VerifyPassBackend:
         self._validators = validators
         self.directory = directory
         self.personas = core.personas
-        self.codec = TokenCodec(core.rand.key_bytes("verifypass.app_key", 32), core.rand.stream("verifypass.iv"))
+        self._store = core.store
+        self.codec = TokenCodec(core.rand.key_bytes("verifypass.app_key", 32), core.rand.secret_stream("verifypass.iv"))
         self._ids = core.rand.stream("verifypass.ids")
         self._applicants = core.rand.stream("verifypass.applicants")
         core.outbox.register(VENDOR, self._prepare_delivery)
@@ -221,12 +228,8 @@ class VerifyPassBackend:
                 status=410,
                 heading="This link has expired",
             )
-        if self._core.store.get(SPENT, tenant_of(applicant.account_id), applicant.jti) is not None:
-            raise WidgetRefusal(
-                "This verification link was already used. Please go back to the business's website to get a new one.",
-                status=409,
-                heading="This link was already used",
-            )
+        if self._store.get(SPENT, tenant_of(applicant.account_id), applicant.jti) is not None:
+            raise _spent()
         return applicant
 
     # -- the widget ----------------------------------------------------------------------------
@@ -356,8 +359,27 @@ class VerifyPassBackend:
         if problems:
             raise FormInvalid(problems)
 
+        with self._store.transaction():
+            return self._record(session, widget, community, outcome, community_key, first_name, last_name, email, dob)
+
+    def _record(
+        self,
+        session: WidgetSession,
+        widget: Widget,
+        community: object,
+        outcome: str,
+        community_key: str,
+        first_name: str,
+        last_name: str,
+        email: str,
+        dob: str,
+    ) -> Outcome:
+        """The writing half of a verification, in one unit of work."""
         now = self._core.clock.now()
         tenant = session.account.tenant
+        retire_at = now.timestamp() + self._settings.retention_seconds
+        if session.applicant is not None and self._store.get(SPENT, tenant, session.applicant.jti) is not None:
+            raise _spent()  # spent by a concurrent submission since the page was read
         base = Activity(
             id=self._ids.uuid4(),
             account_id=session.account.id,
@@ -373,7 +395,7 @@ class VerifyPassBackend:
             token_jti=session.applicant.jti if session.applicant else None,
         )
         if outcome == "negative" or community is None:
-            self._core.store.put(ACTIVITY, tenant, base.id, base)
+            self._store.put(ACTIVITY, tenant, base.id, base, retire_at=retire_at)
             return Outcome(activity=base, outcome="negative")
 
         cached = self._cached(widget, email)
@@ -394,11 +416,15 @@ class VerifyPassBackend:
             code = self._next_unique_code(session.account, widget)
             exhausted = code is None
         activity = dataclasses.replace(base, outcome="positive", data=code)
-        self._core.store.put(ACTIVITY, tenant, activity.id, activity)
+        self._store.put(ACTIVITY, tenant, activity.id, activity, retire_at=retire_at)
         if not exhausted and widget.cache_period != "none":
-            self._core.store.put(CACHE, tenant, _cache_key(widget, email), activity.id)
+            period = CACHE_PERIODS[widget.cache_period]
+            cache_until = None if period is None else (now + period).timestamp()
+            self._store.put(CACHE, tenant, _cache_key(widget, email), activity, retire_at=cache_until)
         if session.applicant is not None and self._settings.applicant_token_single_use:
-            self._core.store.put(SPENT, tenant, session.applicant.jti, isoformat_z(now))
+            spent_until = session.applicant.expires_at + self._settings.retention_seconds
+            if not self._store.insert(SPENT, tenant, session.applicant.jti, isoformat_z(now), retire_at=spent_until):
+                raise _spent()
         deliveries = self._send_webhooks(session.account, widget, activity)
         return Outcome(
             activity=activity,
@@ -456,9 +482,7 @@ class VerifyPassBackend:
         if widget.cache_period == "none":
             return None
         period = CACHE_PERIODS[widget.cache_period]
-        tenant = tenant_of(widget.account_id)
-        activity_id = self._core.store.get(CACHE, tenant, _cache_key(widget, email))
-        activity: Activity | None = self._core.store.get(ACTIVITY, tenant, activity_id) if activity_id else None
+        activity = self._store.get(CACHE, tenant_of(widget.account_id), _cache_key(widget, email))
         if activity is None:
             return None
         if period is not None and self._core.clock.now() >= activity.created_at + period:
@@ -466,16 +490,16 @@ class VerifyPassBackend:
         return activity
 
     def _next_unique_code(self, account: Account, widget: Widget) -> str | None:
-        used: int = self._core.store.get(CODES, account.tenant, widget.key) or 0
+        used = self._store.get(CODES, account.tenant, widget.key) or 0
         if used >= len(widget.action.codes):
             return None
-        self._core.store.put(CODES, account.tenant, widget.key, used + 1)
+        self._store.put(CODES, account.tenant, widget.key, used + 1)
         return widget.action.codes[used]
 
     def codes_left(self, widget: Widget) -> int | None:
         if widget.action.type != "unique_codes":
             return None
-        used: int = self._core.store.get(CODES, tenant_of(widget.account_id), widget.key) or 0
+        used = self._store.get(CODES, tenant_of(widget.account_id), widget.key) or 0
         return max(0, len(widget.action.codes) - used)
 
     # -- webhooks ------------------------------------------------------------------------------
@@ -487,11 +511,11 @@ class VerifyPassBackend:
         if widget_key is not None and widget_key not in account.widgets:
             raise NotFound(f"No widget {widget_key!r} in account {account_id!r}")
         key = f"widget:{widget_key}" if widget_key else "account"
-        self._core.store.put(WEBHOOK_URLS, account.tenant, key, WebhookUrl(url))
+        self._store.put(WEBHOOK_URLS, account.tenant, key, WebhookUrl(url))
 
     def webhook_url(self, account: Account, widget: Widget | None = None) -> str | None:
         key = f"widget:{widget.key}" if widget else "account"
-        override: WebhookUrl | None = self._core.store.get(WEBHOOK_URLS, account.tenant, key)
+        override = self._store.get(WEBHOOK_URLS, account.tenant, key)
         if override is not None:
             return override.url
         return widget.webhook_url if widget else account.webhook_url
@@ -578,18 +602,25 @@ class VerifyPassBackend:
                 )
             )
 
-        found = [activity for activity in self._core.store.values(ACTIVITY, account.tenant) if matches(activity)]
-        found.reverse()  # newest first (records are stored oldest first)
+        found = [
+            activity
+            for activity in self._store.values(ACTIVITY, account.tenant, newest_first=True)
+            if matches(activity)
+        ]
         max_page = max(1, math.ceil(len(found) / PAGE_SIZE))
         rows = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return {"count": len(found), "maxPage": max_page, "data": [activity.to_report() for activity in rows]}
 
     def find_activity(self, activity_id: str) -> Activity | None:
-        found = self._core.store.find(ACTIVITY, activity_id)
+        found = self._store.find(ACTIVITY, activity_id)
         return found[1] if found else None
 
-    def activity(self, account_id: str) -> list[Activity]:
-        return list(self._core.store.values(ACTIVITY, tenant_of(account_id)))
+    def activity(
+        self, account_id: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[Activity]:
+        return self._store.values(
+            ACTIVITY, tenant_of(account_id), newest_first=newest_first, limit=limit, offset=offset
+        )
 
 
 class FormInvalid(SandboxError):
@@ -600,6 +631,14 @@ class FormInvalid(SandboxError):
 
     def __init__(self, problems: list[FieldError]) -> None:
         super().__init__("; ".join(problem.message for problem in problems), details=problems)
+
+
+def _spent() -> WidgetRefusal:
+    return WidgetRefusal(
+        "This verification link was already used. Please go back to the business's website to get a new one.",
+        status=409,
+        heading="This link was already used",
+    )
 
 
 def _cache_key(widget: Widget, email: str) -> str:

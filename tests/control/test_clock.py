@@ -128,7 +128,8 @@ async def test_a_slow_job_does_not_hold_the_answer(sandbox: Sandbox, clock: Cloc
     and lets that work finish in the background."""
     context = sandbox.context
     release = asyncio.Event()
-    sandbox.core.scheduler.call_at(clock.now(), release.wait)
+    sandbox.core.scheduler.handle("test.wait", lambda timer: release.wait())
+    sandbox.core.scheduler.call_at(clock.now(), "test.wait", "tenant", "stuck")
     assert await context.settle(wait=0.01) is None
     [stuck] = context.background
     release.set()

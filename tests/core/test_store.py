@@ -1,56 +1,329 @@
-from sandbox.core.store import MemoryStore
+"""The store contract: every operation, rollback, and the atomic operations under concurrency,
+on each backend (memory, a real SQLite file, a real PostgreSQL server)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from sandbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
 
 
-def test_tenants_never_see_each_other() -> None:
-    store = MemoryStore()
-    store.put("things", "a", "1", "a-one")
-    store.put("things", "b", "1", "b-one")
-    assert store.get("things", "a", "1") == "a-one"
-    assert store.get("things", "b", "1") == "b-one"
-    assert store.get("things", "c", "1") is None
-    assert store.values("things", "a") == ["a-one"]
-    assert store.count("things") == 2
-    assert store.count("things", "a") == 1
+@dataclass(frozen=True, slots=True)
+class Thing:
+    name: str
+    n: int = 0
+    at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+    blob: bytes = b""
 
 
-def test_values_keep_insertion_order_and_put_replaces_in_place() -> None:
-    store = MemoryStore()
+THINGS = Kind("test.things", Thing)
+COUNTS = Kind("test.counts", int)
+OTHER = Kind("test.other", str)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = open_store(store_url)
+    opened.clear()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def second(store: Store, store_url: str) -> Iterator[Store]:
+    """Another connection to the same store (another worker or replica); memory has only one."""
+    if not store.shared:
+        yield store
+        return
+    other = open_store(store_url)
+    yield other
+    other.close()
+
+
+def test_records_round_trip_through_the_codec(store: Store) -> None:
+    thing = Thing("a", 3, datetime(2026, 3, 2, 9, 30, 0, 123456, tzinfo=UTC), ("x", "y"), {"k": "v"}, b"\x00\xff")
+    assert store.put(THINGS, "t1", "a", thing) == 1
+    assert store.get(THINGS, "t1", "a") == thing
+    assert store.get(THINGS, "t2", "a") is None
+    assert store.get(OTHER, "t1", "a") is None
+
+
+def test_a_record_of_the_wrong_type_is_refused(store: Store) -> None:
+    with pytest.raises(TypeError, match=r"test\.things holds Thing"):
+        store.put(THINGS, "t", "k", "not a thing")  # type: ignore[arg-type]
+    assert store.count(THINGS) == 0
+
+
+def test_tenants_never_see_each_other(store: Store) -> None:
+    store.put(OTHER, "a", "1", "a-one")
+    store.put(OTHER, "b", "1", "b-one")
+    assert store.get(OTHER, "a", "1") == "a-one"
+    assert store.get(OTHER, "b", "1") == "b-one"
+    assert store.values(OTHER, "a") == ["a-one"]
+    assert store.count(OTHER) == 2
+    assert store.count(OTHER, "a") == 1
+    assert store.tenants() == ["a", "b"]
+
+
+def test_put_replaces_in_place_and_counts_versions(store: Store) -> None:
     for key in "xyz":
-        store.put("k", "t", key, key.upper())
-    store.put("k", "t", "x", "X2")
-    assert store.values("k", "t") == ["X2", "Y", "Z"]
+        store.put(OTHER, "t", key, key.upper())
+    assert store.put(OTHER, "t", "x", "X2") == 2
+    assert store.values(OTHER, "t") == ["X2", "Y", "Z"]
+    assert store.values(OTHER, "t", newest_first=True) == ["Z", "Y", "X2"]
+    assert store.values(OTHER, "t", limit=2, offset=1) == ["Y", "Z"]
+    assert store.get_versioned(OTHER, "t", "x") == ("X2", 2)
 
 
-def test_delete_find_scan() -> None:
-    store = MemoryStore()
-    store.put("k", "t1", "a", 1)
-    store.put("k", "t2", "b", 2)
-    assert store.find("k", "b") == ("t2", 2)
-    assert store.find("k", "zz") is None
-    assert list(store.scan("k")) == [("t1", 1), ("t2", 2)]
-    assert store.delete("k", "t1", "a")
-    assert not store.delete("k", "t1", "a")
-    assert store.tenants() == ["t1", "t2"]
+def test_scan_orders_across_tenants_and_find_takes_the_oldest(store: Store) -> None:
+    store.put(OTHER, "t2", "a", "first")
+    store.put(OTHER, "t1", "b", "second")
+    store.put(OTHER, "t1", "a", "third")
+    assert store.scan(OTHER) == [("t2", "first"), ("t1", "second"), ("t1", "third")]
+    assert store.scan(OTHER, newest_first=True, limit=1) == [("t1", "third")]
+    assert store.find(OTHER, "a") == ("t2", "first")
+    assert store.find(OTHER, "zz") is None
 
 
-def test_clear_one_tenant_or_all() -> None:
-    store = MemoryStore()
-    store.put("k", "t1", "a", 1)
-    store.put("j", "t1", "a", 1)
-    store.put("k", "t2", "b", 2)
-    store.clear("t1")
-    assert store.count("k") == 1 and store.count("j") == 0
-    assert store.get("k", "t2", "b") == 2
+def test_insert_only_if_absent_and_compare_and_set(store: Store) -> None:
+    assert store.insert(OTHER, "t", "k", "one")
+    assert not store.insert(OTHER, "t", "k", "two")
+    assert store.get(OTHER, "t", "k") == "one"
+    assert not store.cas(OTHER, "t", "k", "stale", version=7)
+    assert store.cas(OTHER, "t", "k", "three", version=1)
+    assert store.get_versioned(OTHER, "t", "k") == ("three", 2)
+    assert not store.cas(OTHER, "t", "missing", "x", version=1)
+
+
+def test_delete(store: Store) -> None:
+    store.put(OTHER, "t", "k", "v")
+    assert store.delete(OTHER, "t", "k")
+    assert not store.delete(OTHER, "t", "k")
+    assert store.get(OTHER, "t", "k") is None
+
+
+def test_counters_and_settings(store: Store) -> None:
+    assert store.counter("c") == 0
+    assert store.incr("c") == 1
+    assert store.incr("c", 5) == 6
+    assert store.counter("c") == 6
+    assert store.get_setting(OTHER, "s") is None
+    assert store.insert_setting(OTHER, "s", "first") == "first"
+    assert store.insert_setting(OTHER, "s", "second") == "first"
+    store.set_setting(OTHER, "s", "third")
+    assert store.get_setting(OTHER, "s") == "third"
+
+
+def test_a_unit_of_work_that_raises_leaves_nothing_behind(store: Store) -> None:
+    store.put(OTHER, "t", "kept", "before")
+    store.incr("c")
+    store.schedule("t", "timer-kept", 10.0, "job")
+
+    def doomed() -> None:
+        with store.transaction():
+            store.put(OTHER, "t", "kept", "changed")
+            store.put(OTHER, "t", "new", "new")
+            store.delete(OTHER, "t", "kept")
+            store.incr("c")
+            store.incr("fresh")
+            store.set_setting(OTHER, "s", "set")
+            store.schedule("t", "timer-new", 1.0, "job")
+            store.cancel("t", "timer-kept")
+            with store.transaction():  # a nested unit joins the outer one
+                store.put(OTHER, "t", "nested", "nested")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        doomed()
+    assert store.values(OTHER, "t") == ["before"]
+    assert store.get_versioned(OTHER, "t", "kept") == ("before", 1)
+    assert (store.counter("c"), store.counter("fresh")) == (1, 0)
+    assert store.get_setting(OTHER, "s") is None
+    assert [timer.key for timer in store.timers()] == ["timer-kept"]
+
+
+def test_a_unit_of_work_commits_together(store: Store, second: Store) -> None:
+    with store.transaction():
+        store.put(OTHER, "t", "a", "A")
+        store.incr("c")
+        store.schedule("t", "k", 5.0, "job", "payload")
+    assert second.get(OTHER, "t", "a") == "A"
+    assert second.counter("c") == 1
+    [timer] = second.timers()
+    assert (timer.tenant, timer.key, timer.due, timer.job, timer.payload) == ("t", "k", 5.0, "job", "payload")
+
+
+def test_timers_are_claimed_once_and_finished(store: Store, second: Store) -> None:
+    store.schedule("t", "later", 100.0, "job")
+    store.schedule("t", "now", 10.0, "job")
+    assert store.next_due(wall=0.0) == 10.0
+    [claimed] = store.claim_due(now=50.0, wall=1000.0, lease=30.0, owner="a")
+    assert claimed.key == "now"
+    assert second.claim_due(now=50.0, wall=1000.0, lease=30.0, owner="b") == []  # leased to a
+    assert store.next_due(wall=1000.0) == 100.0  # a leased timer is not due for anyone else
+    assert store.finish(claimed)
+    assert not store.finish(claimed)
+    assert [timer.key for timer in store.timers()] == ["later"]
+
+
+def test_a_lease_that_runs_out_lets_another_worker_claim(store: Store, second: Store) -> None:
+    store.schedule("t", "k", 10.0, "job")
+    [first] = store.claim_due(now=10.0, wall=1000.0, lease=30.0, owner="dead")
+    [again] = second.claim_due(now=10.0, wall=1031.0, lease=30.0, owner="alive")
+    assert again.claim > first.claim
+    assert not store.finish(first)  # the dead worker's late finish does not delete the new claim
+    assert second.finish(again)
+    assert store.timers() == []
+
+
+def test_rescheduling_a_claimed_timer_keeps_it(store: Store) -> None:
+    store.schedule("t", "retry", 10.0, "job")
+    [claimed] = store.claim_due(now=10.0, wall=0.0, lease=30.0, owner="a")
+    store.schedule("t", "retry", 20.0, "job")  # the job scheduled its next attempt
+    assert not store.finish(claimed)
+    [timer] = store.timers()
+    assert timer.due == 20.0
+    assert store.claim_due(now=20.0, wall=0.0, lease=30.0, owner="a")[0].key == "retry"
+
+
+def test_retire_and_trim(store: Store) -> None:
+    for n in range(5):
+        store.put(OTHER, "t", f"done-{n}", "done", retire_at=100.0 + n)
+    store.put(OTHER, "t", "active", "active")  # no retire_at: never retired
+    assert store.retire(OTHER, now=101.0, keep=100) == 2
+    assert store.count(OTHER) == 4
+    assert store.retire(OTHER, now=0.0, keep=2) == 2  # the oldest retirable beyond the cap
+    assert store.values(OTHER, "t") == ["done", "active"]
+    assert store.get(OTHER, "t", "active") == "active"
+    for n in range(5):
+        store.put(COUNTS, GLOBAL, str(n), n)
+    assert store.trim(COUNTS, keep=2) == 3
+    assert store.values(COUNTS, GLOBAL) == [3, 4]
+
+
+def test_clear_one_tenant_or_everything(store: Store) -> None:
+    store.put(OTHER, "a", "k", "a")
+    store.put(OTHER, "b", "k", "b")
+    store.schedule("a", "k", 1.0, "job")
+    store.schedule("b", "k", 1.0, "job")
+    store.incr("c")
+    store.set_setting(OTHER, "kept", "setting")
+    store.clear("a")
+    assert store.values(OTHER, "a") == []
+    assert store.values(OTHER, "b") == ["b"]
+    assert [timer.tenant for timer in store.timers()] == ["b"]
     store.clear()
-    assert store.count("k") == 0
+    assert store.count(OTHER) == 0
+    assert store.timers() == []
+    assert store.counter("c") == 0
+    assert store.get_setting(OTHER, "kept") == "setting"
 
 
-def test_rand_reset_restarts_every_stream_in_place() -> None:
-    from sandbox.core.rand import Rand
+def run_at_once(count: int, work: Callable[[int], object]) -> list[object]:
+    """``work(n)`` on ``count`` threads released together."""
+    barrier = threading.Barrier(count)
 
-    rand = Rand(3)
-    ids = rand.stream("ids")
-    first = [ids.uuid4() for _ in range(3)]
-    rand.reset()
-    assert [ids.uuid4() for _ in range(3)] == first  # the same object, started over
-    assert rand.stream("ids") is ids
+    def go(n: int) -> object:
+        barrier.wait(timeout=30)
+        return work(n)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(go, range(count)))
+
+
+@pytest.fixture
+def connect(store: Store, store_url: str) -> Iterator[Callable[[], Store]]:
+    """A new connection per call on shared stores (as workers have); the one store otherwise."""
+    opened: list[Store] = []
+
+    def new() -> Store:
+        if not store.shared:
+            return store
+        conn = open_store(store_url)
+        opened.append(conn)
+        return conn
+
+    yield new
+    for conn in opened:
+        conn.close()
+
+
+def test_concurrent_insert_if_absent_has_one_winner(store: Store, connect: Callable[[], Store]) -> None:
+
+    def attempt(n: int) -> bool:
+        return connect().insert(OTHER, "t", "spent-token", f"by-{n}")
+
+    results = run_at_once(8, attempt)
+    assert results.count(True) == 1
+    assert store.count(OTHER) == 1
+
+
+def test_concurrent_counters_never_repeat(store: Store, connect: Callable[[], Store]) -> None:
+
+    def draw(n: int) -> list[int]:
+        conn = connect()
+        return [conn.incr("ids") for _ in range(25)]
+
+    drawn = [value for values in run_at_once(8, draw) for value in values]  # type: ignore[attr-defined]
+    assert sorted(drawn) == list(range(1, 201))
+
+
+def test_concurrent_check_then_act_in_a_unit_of_work_is_atomic(store: Store, connect: Callable[[], Store]) -> None:
+    """Read-modify-write of a code counter: each of 8 callers gets a different code."""
+    codes = ["NURSE-0001", "NURSE-0002", "NURSE-0003"]
+
+    def take(n: int) -> str | None:
+        conn = connect()
+        with conn.transaction():
+            used = conn.get(COUNTS, "t", "widget") or 0
+            if used >= len(codes):
+                return None
+            conn.put(COUNTS, "t", "widget", used + 1)
+            return codes[used]
+
+    handed = run_at_once(8, take)
+    assert sorted(code for code in handed if code is not None) == codes  # type: ignore[type-var]
+    assert handed.count(None) == 5
+
+
+def test_concurrent_claims_have_one_owner(store: Store, connect: Callable[[], Store]) -> None:
+    for n in range(20):
+        store.schedule("t", f"k{n}", 1.0, "job")
+
+    def claim(n: int) -> list[str]:
+        return [timer.key for timer in connect().claim_due(now=5.0, wall=0.0, lease=60.0, owner=str(n), limit=3)]
+
+    claimed = [key for keys in run_at_once(8, claim) for key in keys]  # type: ignore[attr-defined]
+    assert len(claimed) == len(set(claimed)) == 20
+
+
+def test_a_store_survives_reopening(store: Store, store_url: str) -> None:
+    if not store.shared:
+        pytest.skip("memory:// lives and dies with its process")
+    store.put(OTHER, "t", "k", "kept")
+    store.incr("ids")
+    store.close()
+    reopened = open_store(store_url)
+    assert reopened.get(OTHER, "t", "k") == "kept"
+    assert reopened.counter("ids") == 1
+    reopened.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://localhost", "sqlite://relative", "sqlite:///", "nonsense", "postgresql://127.0.0.1:1/none"]
+)
+def test_a_bad_store_url_is_a_clear_error(url: str) -> None:
+    with pytest.raises(StoreError):
+        open_store(url)
+
+
+def test_memory_is_the_default_backend() -> None:
+    assert isinstance(open_store("memory://"), MemoryStore)

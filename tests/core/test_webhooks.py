@@ -21,12 +21,12 @@ def make_outbox(
     clock: Clock, receiver: Receiver, policy: RetryPolicy | None = None, seed: int = 7
 ) -> tuple[Outbox, Scheduler, MemoryStore]:
     store = MemoryStore()
-    scheduler = Scheduler(clock)
+    scheduler = Scheduler(clock, store)
     outbox = Outbox(
         store=store,
         scheduler=scheduler,
         clock=clock,
-        rng=Rand(seed).stream("jitter"),
+        rng=Rand(seed, store, b"a test server secret").stream("jitter"),
         policy=policy or RetryPolicy(schedule=(1, 10, 60), jitter=0.1),
         transport=receiver.transport,
     )

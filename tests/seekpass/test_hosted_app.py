@@ -146,10 +146,11 @@ async def test_a_second_completion_is_refused_and_changes_nothing(
 
 
 async def test_an_expired_request_cannot_be_completed(
-    client: httpx.AsyncClient, bearer: Callable[..., Any], clock: Clock
+    client: httpx.AsyncClient, bearer: Callable[..., Any], clock: Clock, drain: Callable[..., Any]
 ) -> None:
     created = await create(client, await bearer())
     clock.advance(timedelta(hours=48))
+    await drain()
     response = await open_app(client, created["redirect_uri"])
     assert response.status_code == 409
     assert "already canceled" in response.text

@@ -200,16 +200,25 @@ async def test_token_lifetime_is_configurable(make_client: Callable[..., Any]) -
     assert response.json()["expires_in"] == 60
 
 
-async def test_the_same_seed_and_clock_give_the_same_token() -> None:
-    tokens = []
-    for _ in range(2):
-        app = create_app(Settings(seed=99, clock=Clock.frozen("2026-01-01T00:00:00Z")))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-            tokens.append((await client.post(TOKEN_URL, data=form())).json()["access_token"])
-    assert tokens[0] == tokens[1]
-    other = create_app(Settings(seed=100, clock=Clock.frozen("2026-01-01T00:00:00Z")))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url=BASE_URL) as client:
-        assert (await client.post(TOKEN_URL, data=form())).json()["access_token"] != tokens[0]
+async def token_of(**settings: Any) -> str:
+    app = create_app(Settings(clock=Clock.frozen("2026-01-01T00:00:00Z"), **settings))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        token: str = (await client.post(TOKEN_URL, data=form())).json()["access_token"]
+        return token
+
+
+async def test_the_same_seed_clock_and_secret_key_give_the_same_token() -> None:
+    key = "a reproducible server secret"
+    first = await token_of(seed=99, secret_key=key)
+    assert await token_of(seed=99, secret_key=key) == first
+    assert await token_of(seed=100, secret_key=key) != first  # another jti
+
+
+async def test_the_seed_alone_does_not_give_the_signing_key() -> None:
+    """Two apps with the same seed but their own (random) server secrets sign differently."""
+    first, second = await token_of(seed=99), await token_of(seed=99)
+    assert first.split(".")[:2] == second.split(".")[:2]  # the same claims: data follows the seed
+    assert first.split(".")[2] != second.split(".")[2]  # but not the signature
 
 
 def test_tokens_are_signed_with_the_apps_key(sandbox: object) -> None:

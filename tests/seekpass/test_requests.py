@@ -12,7 +12,8 @@ import pytest
 
 from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
-from tests.conftest import OTHER_CLIENT, get_token
+from sandbox.seekpass.backend import REQUESTS
+from tests.conftest import OTHER_CLIENT, Receiver, get_token
 from tests.seekpass.helpers import CREATE, complete, create, payload
 
 REDIRECT = re.compile(
@@ -22,7 +23,7 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 
 
 def request_count(sandbox: Sandbox) -> int:
-    return sandbox.core.store.count("seekpass.requests")
+    return sandbox.core.store.count(REQUESTS)
 
 
 async def test_create_returns_201_with_the_redirect_uri(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
@@ -251,19 +252,31 @@ async def test_unknown_request_is_404(client: httpx.AsyncClient, bearer: Callabl
 
 
 async def test_unfinished_requests_expire_to_canceled_after_48h(
-    client: httpx.AsyncClient, bearer: Callable[..., Any], clock: Clock
+    client: httpx.AsyncClient,
+    bearer: Callable[..., Any],
+    clock: Clock,
+    drain: Callable[..., Any],
+    receiver: Receiver,
 ) -> None:
     headers = await bearer()
+    await client.post("/api/partner/v2/webhooks", headers=headers, json={"name": "h", "url": "http://r.test/h"})
     created = await create(client, headers)
     url = f"/api/partner/v2/verify/requests/{created['request_id']}.json"
     clock.advance(timedelta(hours=48) - timedelta(seconds=1))
+    assert await drain() == 0
     headers = await bearer()
     assert (await client.get(url, headers=headers)).json()["status"] == "incomplete"
     clock.advance(timedelta(seconds=1))
+    # Reads never write: the expiry is scheduled work, not a side effect of the next read.
+    assert (await client.get(url, headers=headers)).json()["status"] == "incomplete"
+    assert receiver.requests == []
+    assert await drain() == 2  # the expiry, then the canceled event's delivery
     result = (await client.get(url, headers=headers)).json()
     assert result["status"] == "canceled"
     assert result["finalized_at"] == "2026-03-04T09:30:00Z"
     assert result["credential"] is None
+    assert [body["type"] for body in receiver.bodies()] == ["vwsp_request.canceled"]
+    assert await drain() == 0  # once
 
 
 async def test_finished_requests_do_not_expire(
@@ -280,9 +293,10 @@ async def test_finished_requests_do_not_expire(
 
 
 async def test_request_expiry_is_configurable(make_client: Callable[..., Any], clock: Clock) -> None:
-    async with make_client(request_ttl=60) as (client, _):
+    async with make_client(request_ttl=60) as (client, sandbox):
         headers = {"Authorization": f"Bearer {await get_token(client)}"}
         created = await create(client, headers)
         clock.advance(60)
+        await sandbox.core.scheduler.drain()
         result = await client.get(f"/api/partner/v2/verify/requests/{created['request_id']}", headers=headers)
     assert result.json()["status"] == "canceled"

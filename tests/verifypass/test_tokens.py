@@ -10,13 +10,17 @@ import json
 import pytest
 
 from sandbox.core.rand import Rand
+from sandbox.core.store import MemoryStore
 from sandbox.verifypass.tokens import TokenCodec, TokenError
 
 KEY = bytes(range(32))
 
 
+SECRET = b"a test server secret"
+
+
 def codec(key: bytes = KEY, seed: int = 1) -> TokenCodec:
-    return TokenCodec(key, Rand(seed).stream("iv"))
+    return TokenCodec(key, Rand(seed, MemoryStore(), SECRET).stream("iv"))
 
 
 def payload_of(token: str) -> dict[str, str]:
@@ -150,4 +154,4 @@ def test_json_content_must_be_an_object() -> None:
 
 def test_keys_must_be_aes_256() -> None:
     with pytest.raises(ValueError, match="32-byte"):
-        TokenCodec(b"short", Rand(1).stream("iv"))
+        TokenCodec(b"short", Rand(1, MemoryStore(), SECRET).stream("iv"))
