@@ -161,11 +161,10 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     wanted = settings.seed if settings.seed is not None else secrets.randbits(32)
     seed = store.insert_setting(SEED, "seed", wanted)
     if settings.seed is not None and seed != settings.seed:
-        log.warning(
-            "the store at %s was made with seed %d, which it keeps; start from a fresh store to use seed %d",
-            store.url,
-            seed,
-            settings.seed,
+        store.close()
+        raise ValueError(
+            f"the store {store.url} was made with seed {seed}: pass --seed {seed}, or start from a fresh store "
+            f"(another --data-dir or --store) to use seed {settings.seed}"
         )
     core = build_core(settings, seed, store)
     specs = specs if specs is not None else load_specs()

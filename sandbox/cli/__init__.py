@@ -15,10 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
-from sandbox.settings import Settings, _parse_schedule
+from sandbox.settings import Settings, _parse_schedule, env_name
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_DATA_DIR = Path(".passbox")
 
 
 class CLIError(Exception):
@@ -53,7 +55,30 @@ def build_parser() -> Parser:
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
-    parser.add_argument("--seed", type=int, help="seed for ids, tokens, people and secrets (default: random)")
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="where state lives: sqlite:///PATH, postgresql://... (replicas share it) or memory:// "
+        "(default: SQLite in --data-dir; env PASSBOX_STORE)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"directory of the default SQLite store, created on first run (default: ./{DEFAULT_DATA_DIR}/)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the store (not with memory://; default: 1)"
+    )
+    parser.add_argument("--seed", type=int, help="seed for ids, people and documents (default: random, then kept)")
+    parser.add_argument(
+        "--secret-key",
+        help="server secret that keys and webhook secrets derive from (default: random on first start, kept "
+        "in the store)",
+    )
+    parser.add_argument(
+        "--retention", type=int, help="seconds finished records are kept before they are retired (default: 604800)"
+    )
+    parser.add_argument("--max-records", type=int, help="finished records of each kind kept at most (default: 10000)")
     parser.add_argument("--fixtures", type=Path, help="directory of fixture files (default: the bundled ones)")
     parser.add_argument("--public-url", help="base URL used in redirect URIs and pages (default: the request's)")
     parser.add_argument("--token-ttl", type=int, help="SEEK Pass access-token lifetime in seconds (default: 7200)")
@@ -82,7 +107,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 # Serve flags and the PASSBOX_* variables they stand for (--reload runs the app in a child
 # process that reads its settings from the environment).
 SERVE_FLAGS = {
+    "store": "store_url",
     "seed": "seed",
+    "secret_key": "secret_key",
+    "retention": "retention_seconds",
+    "max_records": "max_records",
     "fixtures": "fixtures_dir",
     "public_url": "public_url",
     "token_ttl": "token_ttl",
@@ -102,6 +131,7 @@ def banner(settings: Settings, seed: int | None, host: str, port: int) -> str:
     seed_text = f"seed {seed}; replay with --seed {seed}" if seed is not None else "seed from PASSBOX_SEED"
     lines = [
         f"passbox is running at {url}   ({seed_text})",
+        f"  state:      {describe_store(settings.store_url)}",
         "",
         "SEEK Pass",
         f"  token:      POST {url}/api/partner/v1/oauth/token.json",
@@ -133,6 +163,32 @@ def banner(settings: Settings, seed: int | None, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
+def describe_store(url: str) -> str:
+    """Where state lives and how to start fresh, for the banner (passwords hidden)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        return "in memory (memory://): gone when passbox stops"
+    if scheme == "sqlite":
+        path = url.split(":", 1)[1][3:]
+        return f"{path} (SQLite, kept across restarts; start fresh: stop passbox and delete it, or reset)"
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    shown = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return f"{shown} (PostgreSQL, shared by every replica on it; start fresh: POST /_sandbox/reset)"
+
+
+def default_store(data_dir: Path | None) -> str:
+    """SQLite in the data directory (created now), unless PASSBOX_STORE names a store."""
+    directory = (data_dir or Path(os.environ.get("PASSBOX_DATA_DIR") or DEFAULT_DATA_DIR)).resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot create the data directory {directory}: {exc.strerror}") from exc
+    return f"sqlite:///{directory / 'passbox.db'}"
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -155,38 +211,57 @@ def serve(args: argparse.Namespace) -> int:
 
     from sandbox.app import create_app
     from sandbox.core.fixtures import FixtureError
+    from sandbox.core.store import StoreError
 
     overrides = {field: getattr(args, flag) for flag, field in SERVE_FLAGS.items()}
+    if overrides["store_url"] is None and not os.environ.get(env_name("store_url")):
+        overrides["store_url"] = default_store(args.data_dir)
+    if args.workers < 1:
+        raise CLIError("--workers must be at least 1")
+    separate = args.reload or args.workers > 1  # the app is built in other processes
     try:
         settings = Settings.from_env(**overrides)
-        app = None if args.reload else create_app(settings)
-    except (FixtureError, ValueError) as exc:
+        if args.workers > 1 and settings.store_url.startswith("memory:"):
+            raise CLIError("memory:// lives in one process: use a SQLite or PostgreSQL --store with --workers")
+        app = create_app(settings)
+        if separate:
+            # Built once here to check the settings and fixtures, make the store and fix its seed.
+            app.state.sandbox.core.store.close()
+    except (FixtureError, ValueError, StoreError) as exc:
         raise CLIError(str(exc)) from exc
     if not is_loopback(args.host) and not settings.admin_token:
         # Loudly, on stderr too, where process supervisors look.
         print(f"passbox: WARNING: {args.host} is not loopback and there is no --admin-token", file=sys.stderr)
 
-    if app is None:
-        # The reloader runs the app in a child process: hand the settings over as PASSBOX_*.
-        for field, value in overrides.items():
+    seed = app.state.sandbox.seed
+    if separate:
+        # The reloader and the workers build the app in child processes: hand the settings over
+        # as PASSBOX_* variables.
+        for field, value in {**overrides, "seed": seed}.items():
             if value is not None:
-                os.environ[f"PASSBOX_{field.upper()}"] = _env_value(value)
-        print(banner(settings, settings.seed, args.host, args.port), flush=True)
+                os.environ[env_name(field)] = _env_value(value)
+        print(banner(settings, seed, args.host, args.port), flush=True)
         from sandbox.core.resources import PACKAGE_DIR, data_dir
 
+        reload: dict[str, Any] = {}
+        if args.reload:
+            reload = {
+                "reload": True,
+                "reload_dirs": [str(PACKAGE_DIR), str(data_dir("specs")), str(settings.fixtures_dir)],
+                "reload_includes": ["*.py", "*.yaml", "*.html"],
+            }
         uvicorn.run(
             "sandbox.app:app_from_env",
             factory=True,
             host=args.host,
             port=args.port,
             log_level=args.log_level,
-            reload=True,
-            reload_dirs=[str(PACKAGE_DIR), str(data_dir("specs")), str(settings.fixtures_dir)],
-            reload_includes=["*.py", "*.yaml", "*.html"],
+            workers=None if args.reload else args.workers,
+            **reload,
         )
         return 0
 
-    text = banner(settings, app.state.sandbox.seed, args.host, args.port)
+    text = banner(settings, seed, args.host, args.port)
 
     class Server(uvicorn.Server):
         # The banner is printed once the socket is bound, so it also means "ready".

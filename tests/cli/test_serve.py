@@ -16,6 +16,7 @@ from tests.helpers import free_port
 
 def test_banner_shows_the_url_the_seed_and_the_demo_credentials() -> None:
     text = banner(Settings(), 42, "127.0.0.1", 8000)
+    assert "state:      in memory (memory://): gone when passbox stops" in text
     assert "passbox is running at http://127.0.0.1:8000" in text
     assert "--seed 42" in text
     assert "passbox-demo-client" in text and "passbox-demo-secret" in text
@@ -44,7 +45,7 @@ def test_the_banner_lists_every_vendor_and_the_control_plane() -> None:
 
 
 def test_bad_fixtures_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--fixtures", str(tmp_path), "--seed", "1"]) == 1
+    assert main(["serve", "--store", "memory://", "--fixtures", str(tmp_path), "--seed", "1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("passbox: fixture file")
     assert "Traceback" not in err
@@ -52,7 +53,7 @@ def test_bad_fixtures_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.Cap
 
 def test_bad_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PASSBOX_TOKEN_TTL", "soon")
-    assert main(["serve"]) == 1
+    assert main(["serve", "--store", "memory://"]) == 1
     assert "PASSBOX_TOKEN_TTL" in capsys.readouterr().err
 
 
@@ -84,19 +85,25 @@ def test_help() -> None:
         assert flag in result.stdout
 
 
-def test_python_m_sandbox_serves() -> None:
+def test_python_m_sandbox_serves_with_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    """No --store: state goes to ./.passbox/passbox.db (created on first run), as the banner says."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--port", str(port), "--seed", "7", "--log-level", "warning"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=tmp_path,
     )
+    database = (tmp_path / ".passbox" / "passbox.db").resolve()
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
         assert first.startswith(f"passbox is running at http://127.0.0.1:{port}")
         assert "seed 7" in first
+        state = process.stdout.readline()
+        assert f"state:      {database} (SQLite, kept across restarts; start fresh:" in state
+        assert database.is_file()
         # The banner is printed once the socket is bound: the server is ready now.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
             assert client.get("/health").json() == {"status": "ok"}
@@ -140,7 +147,19 @@ def test_check_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_serve_reload_starts_a_reloading_server() -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--reload", "--port", str(port), "--seed", "9"],
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--reload",
+            "--port",
+            str(port),
+            "--seed",
+            "9",
+            "--store",
+            "memory://",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -161,3 +180,32 @@ def test_serve_reload_starts_a_reloading_server() -> None:
         process.wait(timeout=20)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_a_store_keeps_its_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    from sandbox.app import create_app
+
+    create_app(Settings(store_url=store, seed=5)).state.sandbox.core.store.close()
+    assert main(["serve", "--store", store, "--seed", "6", "--port", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("passbox: the store ") and "was made with seed 5: pass --seed 5" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_workers_need_a_shared_store(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--store", "memory://", "--workers", "2"]) == 1
+    assert "memory:// lives in one process" in capsys.readouterr().err
+
+
+def test_a_bad_store_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--store", "redis://localhost"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("passbox: unknown store 'redis://localhost'")
+    assert "Traceback" not in err
+
+
+def test_postgres_passwords_stay_out_of_the_banner() -> None:
+    text = banner(Settings(store_url="postgresql://passbox:hunter22@db.internal:5432/sandbox"), 1, "127.0.0.1", 80)
+    assert "postgresql://db.internal:5432/sandbox (PostgreSQL, shared by every replica" in text
+    assert "hunter22" not in text
