@@ -188,7 +188,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     context.apply_startup_faults()
     control = Vendor(
         name="control",
-        routes=[*control_routes.build_routes(context), *dashboard.build_routes(context)],
+        routes=[*control_routes.routes(), *dashboard.build_routes(context)],
         prefixes=(PREFIX + "/",),
         render_error=control_errors.render,
         render_status=control_errors.render_status,
@@ -241,6 +241,10 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         exception_handlers={SandboxError: sandbox_error, HTTPException: http_error, Exception: server_error},
     )
     app.state.sandbox = sandbox
+    # What the module-level endpoints reach through request.app.state.
+    app.state.seekpass = vendors["seekpass"].backend
+    app.state.verifypass = vendors["verifypass"].backend
+    app.state.control = context
     return app
 
 

@@ -20,10 +20,7 @@ def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
     backend = SeekPassBackend(core, settings, load_partners(settings.fixtures_dir), spec.validators)
     return Vendor(
         name=VENDOR,
-        routes=[
-            *routes.build_routes(backend, settings),
-            *pages.build_routes(backend, settings, core.pages, core.rand.stream("seekpass.users")),
-        ],
+        routes=[*routes.routes(), *pages.routes()],
         prefixes=(routes.PREFIX + "/",),
         render_error=errors.render,
         render_status=errors.render_status,

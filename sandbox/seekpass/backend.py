@@ -109,6 +109,9 @@ class SeekPassBackend:
         self.partners = dict(partners)
         self.personas = core.personas
         self._store = core.store
+        self.core = core
+        self.settings = settings
+        self.users = core.rand.stream("seekpass.users")  # browser ids of the hosted app
         self._ids = core.rand.stream("seekpass.ids")
         self._secrets = core.rand.secret_stream("seekpass.secrets")
         self.tokens = oauth.AccessTokens(
@@ -123,21 +126,15 @@ class SeekPassBackend:
 
     # -- OAuth -------------------------------------------------------------------------------
 
-    def issue_token(self, form: Mapping[str, str], authorization: str | None) -> tuple[Partner, dict[str, Any]]:
-        oauth.check_grant_type(form.get("grant_type"))
-        client_id, secret, via_basic = oauth.client_credentials(form, authorization)
-        partner = oauth.authenticate(self.partners, client_id, secret, via_basic)
-        scopes = oauth.grant_scopes(partner, form.get("scope"))
+    def issue_token(self, request: oauth.TokenRequest) -> tuple[Partner, dict[str, Any]]:
+        oauth.check_grant_type(request.grant_type)
+        credentials = request.credentials
+        partner = oauth.authenticate(self.partners, credentials.client_id, credentials.secret, credentials.via_basic)
+        scopes = oauth.grant_scopes(partner, request.scope)
         return partner, self.tokens.issue(partner, scopes)
 
-    def authorize(self, authorization: str | None, scope: str | None = None) -> Partner:
+    def authorize(self, token: str, scope: str | None = None) -> Partner:
         """The partner a bearer token belongs to; 401 for any bad token, 403 for a missing scope."""
-        if authorization is None or not authorization.strip():
-            raise InvalidToken("An access token is required: send Authorization: Bearer <access token>")
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
-            raise InvalidToken("The Authorization header must be 'Bearer <access token>'")
         claims = self.tokens.verify(token)
         partner = self.partners.get(claims.client_id)
         if partner is None:

@@ -38,8 +38,41 @@ class Claims:
     jti: str
 
 
-def client_credentials(form: Mapping[str, str], authorization: str | None) -> tuple[str, str, bool]:
-    """(client_id, client_secret, via_basic) from the form body or an HTTP Basic header."""
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    client_id: str
+    secret: str
+    via_basic: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """A parsed token request: what the backend needs, without HTTP."""
+
+    grant_type: str | None
+    scope: str | None
+    credentials: ClientCredentials
+
+
+def token_request(form: Mapping[str, str], authorization: str | None) -> TokenRequest:
+    """The token request in a form body and an Authorization header (HTTP parsing, at the edge)."""
+    check_grant_type(form.get("grant_type"))
+    return TokenRequest(form.get("grant_type"), form.get("scope"), client_credentials(form, authorization))
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The access token of an ``Authorization: Bearer`` header (any case of ``Bearer``)."""
+    if authorization is None or not authorization.strip():
+        raise InvalidToken("An access token is required: send Authorization: Bearer <access token>")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidToken("The Authorization header must be 'Bearer <access token>'")
+    return token
+
+
+def client_credentials(form: Mapping[str, str], authorization: str | None) -> ClientCredentials:
+    """The client's id and secret from the form body or an HTTP Basic header."""
     in_form = "client_id" in form or "client_secret" in form
     if authorization is not None and authorization.strip():
         scheme, _, encoded = authorization.strip().partition(" ")
@@ -63,14 +96,14 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> tu
                 "The Basic credentials must be client_id:client_secret",
                 headers=BASIC_CHALLENGE,
             )
-        return unquote_plus(client_id), unquote_plus(secret), True
+        return ClientCredentials(unquote_plus(client_id), unquote_plus(secret), True)
     client_id = form.get("client_id", "")
     secret = form.get("client_secret", "")
     if not client_id:
         raise OAuthError("client_id is required (in the form body or with HTTP Basic)")
     if not secret:
         raise OAuthError("client_secret is required (in the form body or with HTTP Basic)")
-    return client_id, secret, False
+    return ClientCredentials(client_id, secret, False)
 
 
 def authenticate(partners: Mapping[str, Partner], client_id: str, secret: str, via_basic: bool) -> Partner:

@@ -16,13 +16,11 @@ from typing import Literal, cast
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from sandbox.core.errors import SandboxError, ValidationFailed
 from sandbox.core.http import parse_form, read_body
 from sandbox.core.journal import tag
-from sandbox.core.pages import Pages
-from sandbox.core.rand import Stream
 from sandbox.seekpass.backend import (
     APP_PATH,
     SeekPassBackend,
@@ -33,113 +31,135 @@ from sandbox.seekpass.backend import (
     SessionOwnedByOther,
 )
 from sandbox.seekpass.models import DOCUMENT_LABELS, DOCUMENT_TYPES, VerifyRequest, tenant_of
-from sandbox.settings import Settings
 
 USER_COOKIE = "passbox_seekpass_user"
 
 
-def build_routes(backend: SeekPassBackend, settings: Settings, pages: Pages, users: Stream) -> list[Route]:
-    def user_of(request: Request) -> tuple[str, bool]:
-        """The browser's user id, and whether it is new (so the cookie must be set)."""
-        current = request.cookies.get(USER_COOKIE, "")
-        if current.isalnum() and 16 <= len(current) <= 64:
-            return current, False
-        return users.alnum(32), True
+def backend_of(request: Request) -> SeekPassBackend:
+    backend: SeekPassBackend = request.app.state.seekpass
+    return backend
 
-    def with_user(response: Response, user: str, new: bool) -> Response:
-        if new:
-            response.set_cookie(USER_COOKIE, user, path=APP_PATH, httponly=True, samesite="lax")
-        return response
 
-    def session_page(
-        request: VerifyRequest, *, status: int = 200, error: str | None = None, chosen: str | None = None
-    ) -> Response:
-        return pages.render(
-            "seekpass/session.html",
-            status=status,
-            title=f"Verify with SEEK Pass for {request.partner_name}",
-            request=request,
-            documents=[(value, DOCUMENT_LABELS[value]) for value in DOCUMENT_TYPES],
-            chosen=chosen or DOCUMENT_TYPES[0],
-            personas=[(key, person.full_name) for key, person in backend.personas.items()],
-            error=error,
-        )
+def user_of(request: Request) -> tuple[str, bool]:
+    """The browser's user id, and whether it is new (so the cookie must be set)."""
+    current = request.cookies.get(USER_COOKIE, "")
+    if current.isalnum() and 16 <= len(current) <= 64:
+        return current, False
+    return backend_of(request).users.alnum(32), True
 
-    def done_or_back(request: VerifyRequest) -> Response:
-        """Where the app sends a user whose request is finished: the callback, or a done page."""
-        location = backend.callback_location(request)
-        if location is not None:
-            return RedirectResponse(location, status_code=303)
-        return pages.render("seekpass/done.html", title="All done", request=request)
 
-    def problem_page(exc: SandboxError) -> Response:
-        if isinstance(exc, SessionFinishedElsewhere):
-            return done_or_back(exc.request)
-        request = exc.request if isinstance(exc, SessionFinished | SessionLeftIncomplete) else None
-        headings = {
-            SessionNotFound: "This link is not valid",
-            SessionFinished: "This request is already finished",
-            SessionOwnedByOther: "This link belongs to someone else",
-            SessionLeftIncomplete: "This request stays incomplete",
-        }
-        heading = next((text for kind, text in headings.items() if isinstance(exc, kind)), "Something is wrong")
-        return pages.render(
-            "seekpass/problem.html",
-            status=exc.status,
-            title=heading,
-            heading=heading,
-            message=exc.message,
-            request=request,
-        )
+def with_user(response: Response, user: str, new: bool) -> Response:
+    if new:
+        response.set_cookie(USER_COOKIE, user, path=APP_PATH, httponly=True, samesite="lax")
+    return response
 
-    async def app_page(request: Request) -> Response:
-        client_id = request.query_params.get("clientId")
-        content = request.query_params.get("content")
-        if not client_id or not content:
-            # The parameters are in the fragment: let the browser move them into the query.
-            return pages.render("seekpass/bootstrap.html", title="SEEK Pass")
-        user, new = user_of(request)
+
+def session_page(
+    backend: SeekPassBackend,
+    request: VerifyRequest,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    chosen: str | None = None,
+) -> Response:
+    return backend.core.pages.render(
+        "seekpass/session.html",
+        status=status,
+        title=f"Verify with SEEK Pass for {request.partner_name}",
+        request=request,
+        documents=[(value, DOCUMENT_LABELS[value]) for value in DOCUMENT_TYPES],
+        chosen=chosen or DOCUMENT_TYPES[0],
+        personas=[(key, person.full_name) for key, person in backend.personas.items()],
+        error=error,
+    )
+
+
+def done_or_back(backend: SeekPassBackend, request: VerifyRequest) -> Response:
+    """Where the app sends a user whose request is finished: the callback, or a done page."""
+    location = backend.callback_location(request)
+    if location is not None:
+        return RedirectResponse(location, status_code=303)
+    return backend.core.pages.render("seekpass/done.html", title="All done", request=request)
+
+
+HEADINGS: tuple[tuple[type[SandboxError], str], ...] = (
+    (SessionNotFound, "This link is not valid"),
+    (SessionFinished, "This request is already finished"),
+    (SessionOwnedByOther, "This link belongs to someone else"),
+    (SessionLeftIncomplete, "This request stays incomplete"),
+)
+
+
+def problem_page(backend: SeekPassBackend, exc: SandboxError) -> Response:
+    if isinstance(exc, SessionFinishedElsewhere):
+        return done_or_back(backend, exc.request)
+    request = exc.request if isinstance(exc, SessionFinished | SessionLeftIncomplete) else None
+    heading = next((text for kind, text in HEADINGS if isinstance(exc, kind)), "Something is wrong")
+    return backend.core.pages.render(
+        "seekpass/problem.html",
+        status=exc.status,
+        title=heading,
+        heading=heading,
+        message=exc.message,
+        request=request,
+    )
+
+
+async def app_page(request: Request) -> Response:
+    backend = backend_of(request)
+    client_id = request.query_params.get("clientId")
+    content = request.query_params.get("content")
+    if not client_id or not content:
+        # The parameters are in the fragment: let the browser move them into the query.
+        return backend.core.pages.render("seekpass/bootstrap.html", title="SEEK Pass")
+    user, new = user_of(request)
+    tag(request.state, tenant=tenant_of(client_id))
+    try:
+        found = backend.open_session(client_id, content, user)
+    except SandboxError as exc:
+        return with_user(problem_page(backend, exc), user, new)
+    return with_user(session_page(backend, found), user, new)
+
+
+async def app_submit(request: Request) -> Response:
+    backend = backend_of(request)
+    user, new = user_of(request)
+    try:
+        form = parse_form(await read_body(request, backend.settings.max_body_bytes))
+        decision = form.get("decision")
+        document_type = form.get("document_type") or None
+        persona = form.get("persona") or None
+        if decision not in ("verify", "cancel", "leave"):
+            raise ValidationFailed("Choose Verify or Cancel")
+        if document_type is not None and document_type not in DOCUMENT_TYPES:
+            raise ValidationFailed("Choose a passport or a driver's licence")
+        client_id, content = form.get("clientId", ""), form.get("content", "")
         tag(request.state, tenant=tenant_of(client_id))
         try:
-            found = backend.open_session(client_id, content, user)
-        except SandboxError as exc:
-            return with_user(problem_page(exc), user, new)
-        return with_user(session_page(found), user, new)
+            finished = backend.finish_session(
+                client_id,
+                content,
+                user,
+                cast(Literal["verify", "cancel", "leave"], decision),
+                document_type,
+                persona,
+            )
+        except ValidationFailed as exc:
+            current = backend.open_session(client_id, content, user)
+            return with_user(session_page(backend, current, status=exc.status, error=exc.message), user, new)
+    except SandboxError as exc:
+        return with_user(problem_page(backend, exc), user, new)
+    if decision == "leave":
+        page = backend.core.pages.render("seekpass/left.html", title="You left", request=finished)
+        return with_user(page, user, new)
+    return with_user(done_or_back(backend, finished), user, new)
 
-    async def app_submit(request: Request) -> Response:
-        user, new = user_of(request)
-        try:
-            form = parse_form(await read_body(request, settings.max_body_bytes))
-            decision = form.get("decision")
-            document_type = form.get("document_type") or None
-            persona = form.get("persona") or None
-            if decision not in ("verify", "cancel", "leave"):
-                raise ValidationFailed("Choose Verify or Cancel")
-            if document_type is not None and document_type not in DOCUMENT_TYPES:
-                raise ValidationFailed("Choose a passport or a driver's licence")
-            client_id, content = form.get("clientId", ""), form.get("content", "")
-            tag(request.state, tenant=tenant_of(client_id))
-            try:
-                finished = backend.finish_session(
-                    client_id,
-                    content,
-                    user,
-                    cast(Literal["verify", "cancel", "leave"], decision),
-                    document_type,
-                    persona,
-                )
-            except ValidationFailed as exc:
-                current = backend.open_session(client_id, content, user)
-                return with_user(session_page(current, status=exc.status, error=exc.message), user, new)
-        except SandboxError as exc:
-            return with_user(problem_page(exc), user, new)
-        if decision == "leave":
-            return with_user(pages.render("seekpass/left.html", title="You left", request=finished), user, new)
-        return with_user(done_or_back(finished), user, new)
 
-    async def app_endpoint(request: Request) -> Response:
-        if request.method == "POST":
-            return await app_submit(request)
-        return await app_page(request)
+async def app_endpoint(request: Request) -> Response:
+    if request.method == "POST":
+        return await app_submit(request)
+    return await app_page(request)
 
+
+def routes() -> list[BaseRoute]:
     return [Route(APP_PATH, app_endpoint, methods=["GET", "POST"])]

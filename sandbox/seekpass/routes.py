@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route, Router
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.core.errors import SandboxError
 from sandbox.core.http import base_url, media_type, parse_form, read_body, read_json
 from sandbox.core.journal import tag
 from sandbox.core.responses import RailsJSONResponse
+from sandbox.seekpass import oauth
 from sandbox.seekpass.backend import SeekPassBackend
 from sandbox.seekpass.errors import OAuthError
 from sandbox.seekpass.models import READ_SCOPE, WRITE_SCOPE, Partner
-from sandbox.settings import Settings
 
 PREFIX = "/api/partner"
 FORM = "application/x-www-form-urlencoded"
@@ -36,77 +36,98 @@ class StripJsonSuffix:
         await self.app(scope, receive, send)
 
 
-def build_routes(backend: SeekPassBackend, settings: Settings) -> list[Mount]:
-    limit = settings.max_body_bytes
+def backend_of(request: Request) -> SeekPassBackend:
+    """The SEEK Pass backend of the app serving this request."""
+    backend: SeekPassBackend = request.app.state.seekpass
+    return backend
 
-    def authorized(request: Request, scope: str | None = None) -> Partner:
-        """The partner behind the bearer token (named as the tenant in the journal)."""
-        partner = backend.authorize(request.headers.get("authorization"), scope)
-        tag(request.state, tenant=partner.tenant)
-        return partner
 
-    async def token(request: Request) -> Response:
-        try:
-            body = await read_body(request, limit)
-            kind = media_type(request)
-            if body and kind != FORM:
-                raise OAuthError(f"The token request must be {FORM}, not {kind or 'untyped'}")
-            form = parse_form(body)
-        except OAuthError:
-            raise
-        except SandboxError as exc:
-            raise OAuthError(exc.message, status=exc.status) from exc
-        partner, issued = backend.issue_token(form, request.headers.get("authorization"))
-        tag(request.state, tenant=partner.tenant)
-        return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+def authorized(request: Request, scope: str | None = None) -> Partner:
+    """The partner behind the bearer token (named as the tenant in the journal)."""
+    partner = backend_of(request).authorize(oauth.bearer_token(request.headers.get("authorization")), scope)
+    tag(request.state, tenant=partner.tenant)
+    return partner
 
-    async def create_request(request: Request) -> Response:
-        partner = authorized(request, WRITE_SCOPE)
-        payload = await read_json(request, limit)
-        created, _ = backend.create_request(partner, payload, base_url(request, settings.public_url))
-        location = f"{PREFIX}/v2/verify/requests/{created.request_id}.json"
-        return RailsJSONResponse(
-            {"request_id": created.request_id, "redirect_uri": created.redirect_uri},
-            status_code=201,
-            headers={"Location": location},
-        )
 
-    async def get_request(request: Request) -> Response:
-        partner = authorized(request, READ_SCOPE)
-        found = backend.get_request(partner, request.path_params["request_id"])
-        return RailsJSONResponse(found.to_dict())
+def body_limit(request: Request) -> int:
+    return backend_of(request).settings.max_body_bytes
 
-    show_secret = settings.webhook_secret_on_read
 
-    async def webhooks(request: Request) -> Response:
-        partner = authorized(request)
-        if request.method == "GET":
-            return RailsJSONResponse([hook.to_dict(with_secret=show_secret) for hook in backend.list_webhooks(partner)])
-        payload = await read_json(request, limit)
-        if request.method == "POST":
-            return RailsJSONResponse(
-                backend.create_webhook(partner, payload).to_dict(with_secret=True), status_code=201
-            )
-        updated = backend.update_webhook(partner, None, payload)
-        return RailsJSONResponse(updated.to_dict(with_secret=show_secret))
+async def token(request: Request) -> Response:
+    backend = backend_of(request)
+    try:
+        body = await read_body(request, body_limit(request))
+        kind = media_type(request)
+        if body and kind != FORM:
+            raise OAuthError(f"The token request must be {FORM}, not {kind or 'untyped'}")
+        form = parse_form(body)
+    except OAuthError:
+        raise
+    except SandboxError as exc:
+        raise OAuthError(exc.message, status=exc.status) from exc
+    partner, issued = backend.issue_token(oauth.token_request(form, request.headers.get("authorization")))
+    tag(request.state, tenant=partner.tenant)
+    return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
-    async def webhook(request: Request) -> Response:
-        partner = authorized(request)
-        webhook_id = request.path_params["webhook_id"]
-        if request.method == "GET":
-            return RailsJSONResponse(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret))
-        if request.method == "DELETE":
-            backend.delete_webhook(partner, webhook_id)
-            return Response(status_code=204)
-        payload = await read_json(request, limit)
-        updated = backend.update_webhook(partner, webhook_id, payload)
-        return RailsJSONResponse(updated.to_dict(with_secret=show_secret))
 
-    async def rotate_secret(request: Request) -> Response:
-        partner = authorized(request)
-        rotated = backend.rotate_webhook_secret(partner, request.path_params["webhook_id"])
-        return RailsJSONResponse(rotated.to_dict(with_secret=True))
+async def create_request(request: Request) -> Response:
+    backend = backend_of(request)
+    partner = authorized(request, WRITE_SCOPE)
+    payload = await read_json(request, body_limit(request))
+    created, _ = backend.create_request(partner, payload, base_url(request, backend.settings.public_url))
+    location = f"{PREFIX}/v2/verify/requests/{created.request_id}.json"
+    return RailsJSONResponse(
+        {"request_id": created.request_id, "redirect_uri": created.redirect_uri},
+        status_code=201,
+        headers={"Location": location},
+    )
 
+
+async def get_request(request: Request) -> Response:
+    partner = authorized(request, READ_SCOPE)
+    found = backend_of(request).get_request(partner, request.path_params["request_id"])
+    return RailsJSONResponse(found.to_dict())
+
+
+def show_secret(request: Request) -> bool:
+    return backend_of(request).settings.webhook_secret_on_read
+
+
+async def webhooks(request: Request) -> Response:
+    backend = backend_of(request)
+    partner = authorized(request)
+    if request.method == "GET":
+        listed = backend.list_webhooks(partner)
+        return RailsJSONResponse([hook.to_dict(with_secret=show_secret(request)) for hook in listed])
+    payload = await read_json(request, body_limit(request))
+    if request.method == "POST":
+        return RailsJSONResponse(backend.create_webhook(partner, payload).to_dict(with_secret=True), status_code=201)
+    updated = backend.update_webhook(partner, None, payload)
+    return RailsJSONResponse(updated.to_dict(with_secret=show_secret(request)))
+
+
+async def webhook(request: Request) -> Response:
+    backend = backend_of(request)
+    partner = authorized(request)
+    webhook_id = request.path_params["webhook_id"]
+    if request.method == "GET":
+        return RailsJSONResponse(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret(request)))
+    if request.method == "DELETE":
+        backend.delete_webhook(partner, webhook_id)
+        return Response(status_code=204)
+    payload = await read_json(request, body_limit(request))
+    updated = backend.update_webhook(partner, webhook_id, payload)
+    return RailsJSONResponse(updated.to_dict(with_secret=show_secret(request)))
+
+
+async def rotate_secret(request: Request) -> Response:
+    partner = authorized(request)
+    rotated = backend_of(request).rotate_webhook_secret(partner, request.path_params["webhook_id"])
+    return RailsJSONResponse(rotated.to_dict(with_secret=True))
+
+
+def routes() -> list[BaseRoute]:
+    """The partner API's routes (a new table per app; the endpoints are shared functions)."""
     api = Router(
         routes=[
             Route("/v1/oauth/token", token, methods=["POST"]),

@@ -143,6 +143,8 @@ class VerifyPassBackend:
         self.directory = directory
         self.personas = core.personas
         self._store = core.store
+        self.core = core
+        self.settings = settings
         self.codec = TokenCodec(core.rand.key_bytes("verifypass.app_key", 32), core.rand.secret_stream("verifypass.iv"))
         self._ids = core.rand.stream("verifypass.ids")
         self._applicants = core.rand.stream("verifypass.applicants")
@@ -240,8 +242,8 @@ class VerifyPassBackend:
             raise NotFound("There is no verification page at this address.")
         return widget
 
-    def session(self, widget_key: str, query: Mapping[str, str]) -> WidgetSession:
-        """What the widget at ``widget_key`` shows for a visit with this query string."""
+    def session(self, widget_key: str, visit: WidgetVisit) -> WidgetSession:
+        """What the widget at ``widget_key`` shows for this visit."""
         widget = self.widget(widget_key)
         account = self.directory.accounts[widget.account_id]
         if not widget.active:
@@ -251,7 +253,7 @@ class VerifyPassBackend:
                 heading="Not available",
                 account=account,
             )
-        applicant = self.read_token(query["token"]) if query.get("token") else None
+        applicant = self.read_token(visit.token) if visit.token else None
         if applicant is not None and applicant.account_id != widget.account_id:
             raise WidgetRefusal(
                 "This verification link was made for another business.",
@@ -259,26 +261,22 @@ class VerifyPassBackend:
                 heading="This link is not valid here",
                 account=account,
             )
-        query_uid = query.get("uid") or None
+        query_uid = visit.uid
         if query_uid is not None and len(query_uid) > 64:
             raise WidgetRefusal("The uid may be at most 64 characters.", status=400, heading="This link is not valid")
 
         prefill: dict[str, str] = {}
         for name in ("first_name", "last_name", "dob", "email"):
             from_token = getattr(applicant, name) if applicant else None
-            value = from_token if from_token is not None else query.get(name)
+            value = from_token if from_token is not None else getattr(visit, name)
             if value:
                 prefill[name] = value
         locked: str | None = None
         if applicant is not None and applicant.lock_email and applicant.email:
             locked = applicant.email
-        elif (
-            (applicant is None or applicant.email is None)
-            and query.get("lock_email", "").lower() == "true"
-            and self.is_valid_email(query.get("email"))
-        ):
+        elif (applicant is None or applicant.email is None) and visit.lock_email and self.is_valid_email(visit.email):
             # URL prefill can lock too, but only with a valid e-mail; the URL is not a secret.
-            locked = query["email"]
+            locked = visit.email
         if locked is not None:
             prefill["email"] = locked
 
@@ -448,8 +446,7 @@ class VerifyPassBackend:
     ) -> Outcome:
         """A verification without the browser: the same session, gates, records and webhook as
         the widget. Details not given come from the token, then from a seeded en_US person."""
-        query = {key: value for key, value in (("token", token), ("uid", uid)) if value}
-        session = self.session(widget_key, query)
+        session = self.session(widget_key, WidgetVisit(token=token or None, uid=uid or None))
         name = self._core.fake.name("en_US", "verifypass", widget_key, self._applicants.hex(8))
         age_days = self._applicants.randint(18 * 365 + 5, 70 * 365)
         generated = {
@@ -572,19 +569,10 @@ class VerifyPassBackend:
 
     # -- reporting -----------------------------------------------------------------------------
 
-    def report(self, account: Account, query: Mapping[str, str]) -> dict[str, Any]:
-        page = _page(query.get("page"))
-        start = _date_param(query, "startDate", "start date")
-        end = _date_param(query, "endDate", "end date")
-        widget_key = query.get("widget_key") or None
-        community_key = query.get("community_key") or None
-        search = (query.get("search") or "").strip().lower()
-        for name in ("widget_key", "community_key", "search"):
-            if len(query.get(name) or "") > 255:
-                raise VerifyPassError(
-                    f"The {laravel_attribute(name)} field must not be greater than 255 characters.",
-                    status=422,
-                )
+    def report(self, account: Account, filters: ReportFilters) -> dict[str, Any]:
+        page, start, end = filters.page, filters.start, filters.end
+        widget_key, community_key = filters.widget_key, filters.community_key
+        search = filters.search.strip().lower()
 
         def matches(activity: Activity) -> bool:
             day = activity.created_at.date()
@@ -653,6 +641,61 @@ def _valid_dob(value: str, today: date) -> bool:
     except ValueError:
         return False
     return date(1900, 1, 1) <= born <= today
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a reporting request asks for (parsed from its query string at the edge)."""
+
+    page: int = 1
+    start: date | None = None
+    end: date | None = None
+    widget_key: str | None = None
+    community_key: str | None = None
+    search: str = ""
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> ReportFilters:
+        """The filters of a query string, or the VerifyPass error (422) Laravel's validator gives."""
+        for name in ("widget_key", "community_key", "search"):
+            if len(query.get(name) or "") > 255:
+                raise VerifyPassError(
+                    f"The {laravel_attribute(name)} field must not be greater than 255 characters.",
+                    status=422,
+                )
+        return cls(
+            page=_page(query.get("page")),
+            start=_date_param(query, "startDate", "start date"),
+            end=_date_param(query, "endDate", "end date"),
+            widget_key=query.get("widget_key") or None,
+            community_key=query.get("community_key") or None,
+            search=query.get("search") or "",
+        )
+
+
+@dataclass(frozen=True)
+class WidgetVisit:
+    """What a visit to the widget brings (parsed from its query string at the edge)."""
+
+    token: str | None = None
+    uid: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    dob: str | None = None
+    email: str | None = None
+    lock_email: bool = False
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> WidgetVisit:
+        return cls(
+            token=query.get("token") or None,
+            uid=query.get("uid") or None,
+            first_name=query.get("first_name") or None,
+            last_name=query.get("last_name") or None,
+            dob=query.get("dob") or None,
+            email=query.get("email") or None,
+            lock_email=query.get("lock_email", "").lower() == "true",
+        )
 
 
 def _page(raw: str | None) -> int:

@@ -24,6 +24,7 @@ from clients.verifypass import (
     verify_webhook,
 )
 from sandbox.core.clock import Clock
+from sandbox.verifypass.backend import WidgetVisit
 from tests.clients.conftest import NoSleep, Target, browse, collect, run
 from tests.conftest import Receiver
 from tests.contract.spec_check import ContractChecker
@@ -124,7 +125,7 @@ async def test_iter_activity_walks_every_page(verifypass: Any, target: Target, c
     backend = backend_of(sandbox)
     for n in range(255):
         backend.verify(
-            backend.session("demo-private", {"uid": f"it-{n}"}),
+            backend.session("demo-private", WidgetVisit(uid=f"it-{n}")),
             {"first_name": "It", "last_name": f"Er{n}", "email": f"it{n}@example.com", "dob": "1980-01-01",
              "community": "stu"},
         )  # fmt: skip

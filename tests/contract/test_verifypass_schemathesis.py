@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from sandbox.app import create_app
 from sandbox.core.clock import Clock
 from sandbox.settings import Settings
+from sandbox.verifypass.backend import WidgetVisit
 from tests.conftest import START
 
 APP = create_app(Settings(seed=20261122, clock=Clock.frozen(START)))
@@ -24,7 +25,7 @@ def _seed_activity() -> None:
     for n, (widget, community) in enumerate(
         [("demo-widget", "mil"), ("demo-unique-codes", "nur"), ("demo-private", "tea")]
     ):
-        session = backend.session(widget, {"uid": f"seed-{n}"})
+        session = backend.session(widget, WidgetVisit(uid=f"seed-{n}"))
         backend.verify(
             session,
             {"first_name": "Seed", "last_name": f"User{n}", "email": f"seed{n}@example.com", "dob": "1980-01-01",

@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
+from sandbox.verifypass.backend import WidgetVisit
 from tests.verifypass.helpers import DEMO_KEY, OTHER_KEY, backend_of, make_token, submit
 
 REPORT = "/api/v2/reporting"
@@ -25,7 +26,7 @@ def bulk_verify(sandbox: Sandbox, clock: Clock, count: int) -> None:
     """Many positive verifications straight through the backend (the widget path is tested elsewhere)."""
     backend = backend_of(sandbox)
     for n in range(count):
-        session = backend.session("demo-private", {"uid": f"bulk-{n}"})
+        session = backend.session("demo-private", WidgetVisit(uid=f"bulk-{n}"))
         form = {"first_name": "Bulk", "last_name": f"Person{n:03d}", "email": f"bulk{n}@example.com",
                 "dob": "1980-01-01", "community": "tea"}  # fmt: skip
         backend.verify(session, form)

@@ -1,0 +1,123 @@
+"""The main table: every server, every load it answers, measured in one run against the floor."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from bench import wrk
+from bench.procs import BenchError, free_port, mib
+from bench.servers import FAKE_BEARER, Context, Spec, check, load_request, passbox_bearer
+
+SETTLE = 0.5  # seconds between the first 2xx and the idle RSS reading
+
+
+@dataclass
+class Row:
+    server: str
+    load: str
+    result: wrk.Result | None = None
+    cold_ms: float | None = None
+    idle_kib: int = 0
+    after_kib: int = 0
+    peak_kib: int = 0
+    note: str = ""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(ctx: Context, specs: list[Spec], loads: list[str], params: wrk.Params, keep_going: bool) -> list[Row]:
+    rows: list[Row] = []
+    for index, spec in enumerate(specs):
+        wanted = [load for load in spec.loads if load in loads]
+        if not wanted:
+            continue
+        reason = spec.skip()
+        if reason:
+            log(f"[{spec.name}] skipped: {reason}")
+            rows += [Row(spec.name, load, note=f"skipped: {reason}") for load in wanted]
+            continue
+        try:
+            rows += run_server(ctx, spec, index, wanted, params)
+        except BenchError as exc:
+            if not keep_going:
+                raise
+            log(f"[{spec.name}] FAILED: {exc}")
+            done = {row.load for row in rows if row.server == spec.name}
+            first_line = str(exc).splitlines()[0]
+            rows += [Row(spec.name, load, note=f"FAILED: {first_line}") for load in wanted if load not in done]
+    return rows
+
+
+def run_server(ctx: Context, spec: Spec, index: int, loads: list[str], params: wrk.Params) -> list[Row]:
+    port = free_port()
+    server = spec.build(ctx, port, f"{index:02d}-{spec.name}.log")
+    rows: list[Row] = []
+    log(f"[{spec.name}] starting on port {port}: {' '.join(server.cmd)}")
+    with server:
+        cold = server.start()
+        time.sleep(SETTLE)
+        idle = server.rss_kib()
+        log(f"[{spec.name}] first 2xx after {cold:.0f} ms; {mib(idle):.1f} MiB idle in {server.nprocs()} process(es)")
+        bearer = FAKE_BEARER if spec.fake_bearer else passbox_bearer(port)
+        for load in loads:
+            req = load_request(load, bearer)
+            check(spec.name, load, port, req)
+            result = wrk.measure(port, req, params)
+            if server.proc is not None and server.proc.poll() is not None:
+                raise BenchError(f"[{spec.name}] died during the {load} load\n{server.tail()}")
+            row = Row(spec.name, load, result, cold, idle, server.rss_kib(), server.peak_kib())
+            rows.append(row)
+            bad = f", {result.non2xx} non-2xx, {result.socket_errors} socket errors" if _errors(result) else ""
+            log(
+                f"[{spec.name}] {load}: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+                f"p99 {result.p99_ms:.2f} ms{bad}"
+            )
+            if _errors(result):
+                log(f"[{spec.name}] WARNING: errors during {load}; server log tail:\n{server.tail(10)}")
+    return rows
+
+
+def _errors(result: wrk.Result) -> bool:
+    return result.non2xx > 0 or result.socket_errors > 0
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if value is None or not base:
+        return "-"
+    return f"{value / base:.2f}"
+
+
+def table(rows: list[Row]) -> str:
+    floor = {row.load: row for row in rows if row.server == "floor" and row.result is not None}
+    head = (
+        "| server | load | req/s | req/s ÷ floor | p50 ms | p99 ms | p99 ÷ floor | cold start ms | cold ÷ floor "
+        "| RSS MiB idle → after (peak) | non-2xx | sock err |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        res = row.result
+        if res is None:
+            lines.append(f"| {row.server} | {row.load} | {row.note} | | | | | | | | | |")
+            continue
+        base = floor.get(row.load)
+        base_res = base.result if base else None
+        cells = [
+            row.server,
+            row.load,
+            f"{res.rps:,.0f}",
+            _ratio(res.rps, base_res.rps if base_res else None),
+            f"{res.p50_ms:.2f}",
+            f"{res.p99_ms:.2f}",
+            _ratio(res.p99_ms, base_res.p99_ms if base_res else None),
+            f"{row.cold_ms:.0f}",
+            _ratio(row.cold_ms, base.cold_ms if base else None),
+            f"{mib(row.idle_kib):.0f} → {mib(row.after_kib):.0f} ({mib(row.peak_kib):.0f})",
+            str(res.non2xx),
+            str(res.socket_errors),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
