@@ -57,7 +57,7 @@ def _lua_str(text: str) -> str:
 
 
 def _lua_headers(headers: Mapping[str, str]) -> str:
-    return "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in headers.items()) + "}"
+    return "{" + ", ".join(f"[ {_lua_str(k)} ] = {_lua_str(v)}" for k, v in headers.items()) + "}"
 
 
 def static_script(req: Req) -> str:
@@ -65,7 +65,7 @@ def static_script(req: Req) -> str:
     lines = [f"wrk.method = {_lua_str(req.method)}", f"wrk.path = {_lua_str(req.path)}"]
     if req.body:
         lines.append(f"wrk.body = {_lua_str(req.body.decode())}")
-    lines += [f"wrk.headers[{_lua_str(k)}] = {_lua_str(v)}" for k, v in req.headers.items()]
+    lines += [f"wrk.headers[ {_lua_str(k)} ] = {_lua_str(v)}" for k, v in req.headers.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -195,8 +195,11 @@ def run(port: int, script: str, duration: float, params: Params, *, path: str = 
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)  # noqa: S603
         except subprocess.TimeoutExpired as exc:
             raise BenchError(f"wrk did not finish within {duration + 60:.0f}s") from exc
-        if out.returncode != 0:
-            raise BenchError(f"wrk failed (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+        # wrk runs on (with its default GET) when the script does not load: any stderr is an error.
+        if out.returncode != 0 or out.stderr.strip():
+            raise BenchError(
+                f"wrk failed (exit {out.returncode}):\n{out.stdout}\n{out.stderr}\n--- script ---\n{script}"
+            )
         return parse(out.stdout)
     finally:
         Path(lua.name).unlink(missing_ok=True)
