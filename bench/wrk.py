@@ -209,5 +209,7 @@ def measure(port: int, req: Req, params: Params) -> Result:
     """Warm up (unreported), then the measured run, with the same static request."""
     script = static_script(req)
     if params.warmup > 0:
-        run(port, script, params.warmup, params, path=req.path)
+        warm = run(port, script, params.warmup, params, path=req.path)
+        if warm.non2xx > warm.requests / 2:
+            raise BenchError(f"{warm.non2xx} of {warm.requests} warmup requests failed: wrk's request is wrong")
     return run(port, script, params.duration, params, path=req.path)
