@@ -50,9 +50,10 @@ class Settings:
     webhook_secret_on_read: bool = False
     max_webhooks: int = 50
     incomplete_event: bool = False
-    # VerifyPass
-    applicant_token_ttl: int = 24 * 3600
-    applicant_token_single_use: bool = True
+    # VerifyPass: "Applicant tokens do not expire" (documented), and nothing documents single
+    # use; both can be turned on for every account here, or per account in the fixtures.
+    applicant_token_ttl: int | None = None
+    applicant_token_single_use: bool = False
     # Webhook delivery (both vendors)
     webhook_retry_schedule: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0)
     webhook_jitter: float = 0.1
@@ -73,7 +74,7 @@ class Settings:
     on_error: Callable[[BaseException], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.token_ttl <= 0 or self.request_ttl <= 0 or self.applicant_token_ttl <= 0:
+        if self.token_ttl <= 0 or self.request_ttl <= 0 or (self.applicant_token_ttl or 1) <= 0:
             raise ValueError("token_ttl, request_ttl and applicant_token_ttl must be positive")
         if self.time_compression <= 0:
             raise ValueError("time_compression must be positive")
@@ -111,7 +112,7 @@ class Settings:
             "request_ttl": int,
             "webhook_secret_on_read": _flag,
             "max_webhooks": int,
-            "applicant_token_ttl": int,
+            "applicant_token_ttl": _seconds_or_never,
             "applicant_token_single_use": _flag,
             "incomplete_event": _flag,
             "webhook_retry_schedule": _parse_schedule,
@@ -137,6 +138,10 @@ class Settings:
 def env_name(setting: str) -> str:
     """The environment variable of a setting (``store_url`` is ``PASSBOX_STORE``)."""
     return ENV_PREFIX + ("STORE" if setting == "store_url" else setting.upper())
+
+
+def _seconds_or_never(text: str) -> int | None:
+    return None if text.strip().lower() == "never" else int(text)
 
 
 def _flag(text: str) -> bool:

@@ -73,7 +73,6 @@ def bearer_token(authorization: str | None) -> str:
 
 def client_credentials(form: Mapping[str, str], authorization: str | None) -> ClientCredentials:
     """The client's id and secret from the form body or an HTTP Basic header."""
-    in_form = "client_id" in form or "client_secret" in form
     if authorization is not None and authorization.strip():
         scheme, _, encoded = authorization.strip().partition(" ")
         if scheme.lower() != "basic":
@@ -81,8 +80,6 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> Cl
                 "Client authentication must use HTTP Basic or form fields",
                 headers=BASIC_CHALLENGE,
             )
-        if in_form:
-            raise OAuthError("Send client credentials either with HTTP Basic or in the form body, not both")
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
@@ -96,7 +93,15 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> Cl
                 "The Basic credentials must be client_id:client_secret",
                 headers=BASIC_CHALLENGE,
             )
-        return ClientCredentials(unquote_plus(client_id), unquote_plus(secret), True)
+        basic = ClientCredentials(unquote_plus(client_id), unquote_plus(secret), True)
+        # As Doorkeeper does: HTTP Basic wins; credentials repeated in the body must agree with it
+        # (requests-oauthlib's include_client_id=True sends the client_id in both places).
+        for name, value in (("client_id", basic.client_id), ("client_secret", basic.secret)):
+            if name in form and not hmac.compare_digest(form[name].encode(), value.encode()):
+                raise InvalidClient(
+                    f"The {name} in the body does not match the HTTP Basic credentials", headers=BASIC_CHALLENGE
+                )
+        return basic
     client_id = form.get("client_id", "")
     secret = form.get("client_secret", "")
     if not client_id:

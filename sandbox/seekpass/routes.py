@@ -12,7 +12,15 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.core.errors import SandboxError
-from sandbox.core.http import base_url, media_type, parse_form, read_body, read_json
+from sandbox.core.http import (
+    base_url,
+    is_json_media_type,
+    media_type,
+    parse_form,
+    parse_json,
+    read_body,
+    read_json,
+)
 from sandbox.core.journal import tag
 from sandbox.core.responses import RailsJSONResponse
 from sandbox.seekpass import oauth
@@ -53,14 +61,29 @@ def body_limit(request: Request) -> int:
     return backend_of(request).settings.max_body_bytes
 
 
+def token_params(body: bytes, kind: str) -> dict[str, str]:
+    """The token request's parameters from a form or a JSON body (Rails reads both alike)."""
+    if not body:
+        return {}
+    if kind == FORM:
+        return parse_form(body)
+    if is_json_media_type(kind):
+        payload = parse_json(body)
+        if not isinstance(payload, dict):
+            raise OAuthError("A JSON token request must be an object of parameters")
+        params: dict[str, str] = {}
+        for key, value in payload.items():
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise OAuthError(f"The token request parameter {key!r} must be a string")
+            params[key] = str(value)
+        return params
+    raise OAuthError(f"The token request must be {FORM} or application/json, not {kind or 'untyped'}")
+
+
 async def token(request: Request) -> Response:
     backend = backend_of(request)
     try:
-        body = await read_body(request, body_limit(request))
-        kind = media_type(request)
-        if body and kind != FORM:
-            raise OAuthError(f"The token request must be {FORM}, not {kind or 'untyped'}")
-        form = parse_form(body)
+        form = token_params(await read_body(request, body_limit(request)), media_type(request))
     except OAuthError:
         raise
     except SandboxError as exc:

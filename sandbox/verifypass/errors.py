@@ -17,7 +17,7 @@ from sandbox.core.responses import LaravelJSONResponse
 # Core errors (raised while reading a body) in the vendor's words.
 CORE_MESSAGES: dict[type[SandboxError], str] = {
     PayloadTooLarge: "The request body is too large.",
-    UnsupportedMediaType: "The Content-Type must be application/json.",
+    UnsupportedMediaType: "The Content-Type must be application/json or application/x-www-form-urlencoded.",
     BadRequest: "The request body is not valid JSON.",
 }
 

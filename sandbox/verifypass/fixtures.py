@@ -49,6 +49,14 @@ SCHEMA: dict[str, Any] = {
                     "support_email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
                     "webhook_url": _URL,
                     "widgets": {"type": "array", "items": {"$ref": "#/$defs/widget"}},
+                    "applicant_tokens": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "expire_after": {"type": ["integer", "null"], "minimum": 1},
+                            "single_use": {"type": "boolean"},
+                        },
+                    },
                 },
             },
         },
@@ -175,5 +183,7 @@ def load_directory(directory: Path) -> Directory:
             support_email=item.get("support_email", f"support@{account_id}.example"),
             webhook_url=item.get("webhook_url"),
             widgets=tuple(spec["key"] for spec in item["widgets"]),
+            token_ttl=(item.get("applicant_tokens") or {}).get("expire_after"),
+            single_use_tokens=(item.get("applicant_tokens") or {}).get("single_use"),
         )
     return Directory(communities=communities, accounts=accounts, widgets=widgets)

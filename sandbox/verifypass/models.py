@@ -71,6 +71,10 @@ class Account:
     support_email: str
     webhook_url: str | None
     widgets: tuple[str, ...]
+    # Applicant tokens of this account: seconds until they expire and whether a positive
+    # verification spends them; None takes the sandbox-wide setting (never, reusable).
+    token_ttl: int | None = None
+    single_use_tokens: bool | None = None
 
     @property
     def tenant(self) -> str:
@@ -84,7 +88,7 @@ class Applicant:
     account_id: str
     jti: str
     issued_at: int
-    expires_at: int
+    expires_at: int | None  # None: never (the documented default)
     first_name: str | None = None
     last_name: str | None = None
     dob: str | None = None

@@ -80,12 +80,19 @@ async def test_access_tokens_expire(client: httpx.AsyncClient) -> None:
     assert "expired" in expired.json()["message"]
 
 
-async def test_applicant_tokens_expire(client: httpx.AsyncClient) -> None:
+async def test_applicant_tokens_expire_when_expiry_is_on(make_client: Callable[..., Any]) -> None:
+    async with make_client(applicant_token_ttl=24 * 3600) as (client, _):
+        token = await make_token(client)
+        await advance(client, "23h")
+        assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
+        await advance(client, "1h")
+        assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 410
+
+
+async def test_applicant_tokens_do_not_expire_by_default(client: httpx.AsyncClient) -> None:
     token = await make_token(client)
-    await advance(client, "23h")
+    await advance(client, "999d")
     assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
-    await advance(client, "1h")
-    assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 410
 
 
 async def test_requests_expire_after_48h_with_their_webhook(client: httpx.AsyncClient, receiver: Receiver) -> None:

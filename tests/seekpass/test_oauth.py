@@ -14,7 +14,7 @@ import pytest
 from sandbox.app import create_app
 from sandbox.core.clock import Clock
 from sandbox.settings import Settings
-from tests.conftest import BASE_URL, DEMO_CLIENT, READONLY_CLIENT
+from tests.conftest import BASE_URL, DEMO_CLIENT, OTHER_CLIENT, READONLY_CLIENT
 
 TOKEN_URL = "/api/partner/v1/oauth/token.json"
 BOTH_SCOPES = "write.digital_identity read.digital_identity"
@@ -70,6 +70,42 @@ async def test_http_basic_client_authentication(client: httpx.AsyncClient) -> No
     assert response.json()["scope"] == BOTH_SCOPES
 
 
+async def test_basic_with_the_same_client_id_in_the_body_is_accepted(client: httpx.AsyncClient) -> None:
+    """requests-oauthlib's include_client_id=True with auth=: Doorkeeper takes Basic first and
+    ignores a matching body client_id (and a matching body secret)."""
+    for body in (form(client_secret=None), form()):
+        response = await client.post(TOKEN_URL, data=body, headers=basic(*DEMO_CLIENT))
+        assert response.status_code == 200, response.text
+        assert response.json()["token_type"] == "Bearer"
+
+
+async def test_a_json_token_request_is_read_like_a_form(client: httpx.AsyncClient) -> None:
+    response = await client.post(TOKEN_URL, json={**form(), "scope": "read.digital_identity"})
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "read.digital_identity"
+    basic_json = await client.post(TOKEN_URL, json={"grant_type": "client_credentials"}, headers=basic(*DEMO_CLIENT))
+    assert basic_json.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        pytest.param(b'["grant_type"]', "application/json", "must be an object", id="json-array"),
+        pytest.param(b'{"grant_type": {"a": 1}}', "application/json", "must be a string", id="json-nested"),
+        pytest.param(b'{"grant_type": true}', "application/json", "must be a string", id="json-bool"),
+        pytest.param(b'{"grant_type": ', "application/json", "not valid JSON", id="json-truncated"),
+        pytest.param(b"grant_type=client_credentials", "text/plain", "or application/json", id="text"),
+    ],
+)
+async def test_unreadable_token_requests_are_invalid_request(
+    client: httpx.AsyncClient, content: bytes, content_type: str, message: str
+) -> None:
+    response = await client.post(TOKEN_URL, content=content, headers={"Content-Type": content_type})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert message in response.json()["error_description"]
+
+
 async def test_basic_credentials_are_form_urlencoded_per_rfc_6749(client: httpx.AsyncClient) -> None:
     # RFC 6749 2.3.1: id and secret are form-encoded before base64; plain values decode to themselves.
     response = await client.post(
@@ -111,7 +147,22 @@ async def test_a_subset_of_scopes_is_granted_as_asked(client: httpx.AsyncClient)
         pytest.param(form(client_secret=None), {}, 400, "invalid_request", "client_secret is required", id="no-secret"),
         pytest.param(form(client_secret="wrong"), {}, 401, "invalid_client", "authentication failed", id="bad-secret"),
         pytest.param(form(client_id="nobody"), {}, 401, "invalid_client", "authentication failed", id="unknown"),
-        pytest.param(form(), basic(*DEMO_CLIENT), 400, "invalid_request", "not both", id="basic-and-form"),
+        pytest.param(
+            form(client_id=OTHER_CLIENT[0], client_secret=None),
+            basic(*DEMO_CLIENT),
+            401,
+            "invalid_client",
+            "client_id in the body does not match",
+            id="basic-and-another-body-client",
+        ),
+        pytest.param(
+            form(client_secret="wrong"),
+            basic(*DEMO_CLIENT),
+            401,
+            "invalid_client",
+            "client_secret in the body does not match",
+            id="basic-and-another-body-secret",
+        ),
         pytest.param(
             {"grant_type": "client_credentials"},
             {"Authorization": "Basic !!!"},
@@ -179,13 +230,6 @@ async def test_invalid_client_over_basic_challenges_with_basic(client: httpx.Asy
     assert response.headers["www-authenticate"] == 'Basic realm="SEEK Pass"'
     form_response = await client.post(TOKEN_URL, data=form(client_secret="nope"))
     assert "www-authenticate" not in form_response.headers
-
-
-async def test_json_body_is_refused_as_invalid_request(client: httpx.AsyncClient) -> None:
-    response = await client.post(TOKEN_URL, json=form())
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_request"
-    assert "application/x-www-form-urlencoded" in response.json()["error_description"]
 
 
 async def test_oversized_body_is_413_in_the_oauth_shape(client: httpx.AsyncClient) -> None:

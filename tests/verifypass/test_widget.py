@@ -187,32 +187,68 @@ async def test_a_token_works_on_every_widget_of_its_account(client: httpx.AsyncC
         assert (await client.get(f"/auth/{widget}", params={"token": token})).status_code == 200
 
 
-async def test_an_expired_token_is_refused(client: httpx.AsyncClient, clock: Clock) -> None:
+async def test_tokens_never_expire_by_default(client: httpx.AsyncClient, clock: Clock) -> None:
+    """ "Applicant tokens do not expire." (the vendor's Applicant Token API page)"""
     token = await make_token(client)
-    clock.advance(timedelta(hours=24) - timedelta(seconds=1))
-    assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
-    clock.advance(timedelta(seconds=1))
+    clock.advance(timedelta(days=3650))
     page = await client.get("/auth/demo-widget", params={"token": token})
+    assert page.status_code == 200
+    assert "Heroes discount" in page.text
+
+
+async def test_a_token_can_be_used_again_by_default(client: httpx.AsyncClient) -> None:
+    token = await make_token(client)
+    first = await submit(client, query={"token": token})
+    assert first.status_code == 200 and "HEROES15" in first.text
+    second = await submit(client, query={"token": token})
+    assert second.status_code == 200 and "HEROES15" in second.text
+    assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
+
+
+async def test_expiry_can_be_turned_on_for_testing(make_client: Callable[..., Any], clock: Clock) -> None:
+    async with make_client(applicant_token_ttl=24 * 3600) as (client, _):
+        token = await make_token(client)
+        clock.advance(timedelta(hours=24) - timedelta(seconds=1))
+        assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
+        clock.advance(timedelta(seconds=1))
+        page = await client.get("/auth/demo-widget", params={"token": token})
     assert page.status_code == 410
     assert "This link has expired" in page.text
 
 
-async def test_a_token_is_spent_by_a_positive_verification(client: httpx.AsyncClient) -> None:
-    token = await make_token(client)
-    negative = await submit(client, query={"token": token}, outcome="negative")
-    assert "We couldn't verify your eligibility" in negative.text
-    positive = await submit(client, query={"token": token})
-    assert positive.status_code == 200
-    again = await client.get("/auth/demo-widget", params={"token": token})
+async def test_single_use_can_be_turned_on_for_testing(make_client: Callable[..., Any]) -> None:
+    async with make_client(applicant_token_single_use=True) as (client, _):
+        token = await make_token(client)
+        negative = await submit(client, query={"token": token}, outcome="negative")
+        assert "We couldn't verify your eligibility" in negative.text
+        positive = await submit(client, query={"token": token})
+        assert positive.status_code == 200 and "HEROES15" in positive.text
+        again = await client.get("/auth/demo-widget", params={"token": token})
+        resubmitted = await submit(client, query={"token": token})
     assert again.status_code == 409
     assert "already used" in again.text
+    assert resubmitted.status_code == 409
 
 
-async def test_single_use_can_be_turned_off(make_client: Callable[..., Any]) -> None:
-    async with make_client(applicant_token_single_use=False) as (client, _):
-        token = await make_token(client)
-        await submit(client, query={"token": token})
-        assert (await client.get("/auth/demo-widget", params={"token": token})).status_code == 200
+async def test_expiry_and_single_use_are_per_account_settings(tmp_path: Path, clock: Clock) -> None:
+    shutil.copytree(default_fixtures_dir(), tmp_path, dirs_exist_ok=True)
+    text = (tmp_path / "verifypass.yaml").read_text()
+    (tmp_path / "verifypass.yaml").write_text(
+        text.replace(
+            "    api_key: passbox-demo-key\n",
+            "    api_key: passbox-demo-key\n    applicant_tokens: {expire_after: 60, single_use: true}\n",
+        )
+    )
+    app = create_app(Settings(seed=1, clock=clock, fixtures_dir=tmp_path))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        spent = await make_token(client)
+        assert (await submit(client, query={"token": spent})).status_code == 200
+        assert (await client.get("/auth/demo-widget", params={"token": spent})).status_code == 409
+        expiring = await make_token(client)
+        clock.advance(60)
+        assert (await client.get("/auth/demo-widget", params={"token": expiring})).status_code == 410
+        other = (await client.post("/api/v2/token", json={}, headers={"key": "passbox-other-key"})).json()["token"]
+        assert (await client.get("/auth/other-widget", params={"token": other})).status_code == 200  # defaults
 
 
 async def test_a_uid_over_64_characters_in_the_url_is_refused(client: httpx.AsyncClient) -> None:
