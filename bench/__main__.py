@@ -127,6 +127,7 @@ def main_table(argv: list[str]) -> int:
             raise BenchError(f"unknown server(s): {', '.join(missing)}; known: {', '.join(sorted(names))}")
         chosen = [s for s in chosen if any(s.name == n or s.name.startswith(n + "-w") for n in args.servers)]
     params = wrk.Params(args.threads, args.connections, args.warmup, args.duration)
+    load_before = about.loadavg()
     tmp = Path(tempfile.mkdtemp(prefix="passbox-bench-"))
     ctx = None
     try:
@@ -138,7 +139,8 @@ def main_table(argv: list[str]) -> int:
             ctx.close()
         _cleanup(tmp, args.keep_tmp)
     head = about.header(
-        f"bench: wrk -t{params.threads} -c{params.connections}, {params.warmup:g} s warmup + {params.duration:g} s"
+        f"bench: wrk -t{params.threads} -c{params.connections}, {params.warmup:g} s warmup + {params.duration:g} s",
+        load_before,
     )
     notes = [f"- {load}: {LOAD_DESCRIPTIONS[load]}" for load in args.loads]
     notes.append(f"- {source}; {about.versions()}")
@@ -155,6 +157,7 @@ def main_retention(argv: list[str]) -> int:
     if unknown:
         raise BenchError(f"unknown store(s): {', '.join(sorted(unknown))}")
     params = wrk.Params(args.threads, args.connections, args.warmup, 0)
+    load_before = about.loadavg()
     tmp = Path(tempfile.mkdtemp(prefix="passbox-bench-"))
     ctx = None
     retained: dict[str, tuple[int, list[retention.Checkpoint]]] = {}
@@ -171,7 +174,7 @@ def main_retention(argv: list[str]) -> int:
             ctx.close()
         _cleanup(tmp, args.keep_tmp)
     parts = [
-        about.header(f"bench retention: wrk -t{params.threads} -c{params.connections}, default retention settings"),
+        about.header(f"bench retention: wrk -t{params.threads} -c{params.connections}, default retention", load_before),
         "",
         retention.retention_table(retained),
     ]

@@ -8,6 +8,7 @@ import platform
 import sqlite3
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from bench import wrk
 from bench.servers import no_postgres, no_prism, prism_bin
@@ -50,6 +51,17 @@ def versions(include_peers: bool = True) -> str:
     return ", ".join(parts)
 
 
-def header(what: str) -> str:
+def loadavg() -> str:
+    """The 1-minute load average: other work on the machine shares the cores with the servers and wrk."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def header(what: str, load_before: str) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{what} | {now} | {os.cpu_count()} cores | {platform.system()} {platform.release()}"
+    return (
+        f"{what} | {now} | {os.cpu_count()} cores | {platform.system()} {platform.release()} "
+        f"| load average {load_before} before, {loadavg()} after"
+    )

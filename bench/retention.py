@@ -110,10 +110,11 @@ def retention(ctx: Context, store: str, checkpoints: list[int], params: wrk.Para
             todo = target - sent
             if todo <= 0:
                 continue
-            script = wrk.numbered_creates_script(CREATE_PATH, headers, VERIFIED_CREATE_FORMAT, counter, todo)
+            done = ctx.tmp / f"{tag}-{target}.done"
+            script = wrk.numbered_creates_script(CREATE_PATH, headers, VERIFIED_CREATE_FORMAT, counter, todo, done)
             cap = max(60.0, todo / MIN_RATE)
             start = time.monotonic()
-            result = wrk.run(server.port, script, cap, params, path=CREATE_PATH)
+            result = wrk.run(server.port, script, cap, params, path=CREATE_PATH, done_file=done)
             seconds = time.monotonic() - start
             got = result.extra.get("responses", result.requests)
             counter = result.extra.get("counter", counter + got) + 1

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,14 +72,18 @@ def static_script(req: Req) -> str:
 
 
 def numbered_creates_script(
-    path: str, headers: Mapping[str, str], body_format: str, start: int, stop_after: int | None
+    path: str, headers: Mapping[str, str], body_format: str, start: int, stop_after: int, done_file: Path
 ) -> str:
     """POSTs whose body holds a running number (``%d`` in body_format), e.g. unique request ids.
 
-    With stop_after, the thread stops once that many responses arrived (one thread: an exact count,
-    give or take the requests in flight). It also counts non-2xx responses itself (WRKVAR lines).
+    Once stop_after responses arrived the thread stops and creates done_file, so that ``run`` can end
+    wrk at once (wrk itself would sleep out its -d). One thread: an exact count. It also counts non-2xx
+    responses itself (WRKVAR lines).
     """
-    stop = f"if responses >= {stop_after} then wrk.thread:stop() end" if stop_after else ""
+    stop = (
+        f"if responses == {stop_after} then local f = io.open({_lua_str(str(done_file))}, 'w'); f:close(); "
+        "wrk.thread:stop() end"
+    )
     return f"""
 counter = {start}
 responses = 0
@@ -175,8 +181,13 @@ def parse(output: str) -> Result:
     )
 
 
-def run(port: int, script: str, duration: float, params: Params, *, path: str = "/") -> Result:
-    """One bounded wrk run against 127.0.0.1:port (the script sets the path; the URL's path is a default)."""
+def run(
+    port: int, script: str, duration: float, params: Params, *, path: str = "/", done_file: Path | None = None
+) -> Result:
+    """One bounded wrk run against 127.0.0.1:port (the script sets the path; the URL's path is a default).
+
+    With done_file, wrk is interrupted (SIGINT: it prints its summary) as soon as the script creates it.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-", delete=False) as lua:
         lua.write(script)
     try:
@@ -191,16 +202,26 @@ def run(port: int, script: str, duration: float, params: Params, *, path: str = 
             lua.name,
             f"http://{HOST}:{port}{path}",
         ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+        deadline = time.monotonic() + duration + 60
+        interrupted = False
         try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)  # noqa: S603
-        except subprocess.TimeoutExpired as exc:
-            raise BenchError(f"wrk did not finish within {duration + 60:.0f}s") from exc
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    raise BenchError(f"wrk did not finish within {duration + 60:.0f}s")
+                if done_file is not None and not interrupted and done_file.exists():
+                    proc.send_signal(signal.SIGINT)
+                    interrupted = True
+                time.sleep(0.05)
+            stdout, stderr = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         # wrk runs on (with its default GET) when the script does not load: any stderr is an error.
-        if out.returncode != 0 or out.stderr.strip():
-            raise BenchError(
-                f"wrk failed (exit {out.returncode}):\n{out.stdout}\n{out.stderr}\n--- script ---\n{script}"
-            )
-        return parse(out.stdout)
+        if proc.returncode != 0 or stderr.strip():
+            raise BenchError(f"wrk failed (exit {proc.returncode}):\n{stdout}\n{stderr}\n--- script ---\n{script}")
+        return parse(stdout)
     finally:
         Path(lua.name).unlink(missing_ok=True)
 

@@ -129,7 +129,7 @@ def build_routes(context: ControlContext) -> list[Route]:
         Route(f"{PREFIX}/", overview, methods=["GET"]),
         Route(f"{PREFIX}/login", login, methods=["GET", "POST"]),
         Route(f"{PREFIX}/ui/seekpass", seekpass_page, methods=["GET"]),
-        Route(f"{PREFIX}/ui/seekpass/{{client_id}}/{{request_id}}/{{action}}", seekpass_action, methods=["POST"]),
+        Route(f"{PREFIX}/ui/seekpass/{{client_id}}/{{request_id:path}}/{{action}}", seekpass_action, methods=["POST"]),
         Route(f"{PREFIX}/ui/verifypass", verifypass_page, methods=["GET"]),
         Route(f"{PREFIX}/ui/deliveries", deliveries_page, methods=["GET"]),
         Route(f"{PREFIX}/ui/deliveries/{{delivery_id}}/redeliver", redeliver, methods=["POST"]),

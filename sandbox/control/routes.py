@@ -28,22 +28,25 @@ def routes() -> list[BaseRoute]:
         Route(f"{PREFIX}/seekpass/partners", seekpass_api.seekpass_partners, methods=["GET"]),
         Route(f"{PREFIX}/seekpass/requests", seekpass_api.seekpass_requests, methods=["GET"]),
         Route(
-            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}", seekpass_api.seekpass_request, methods=["GET"]
-        ),
-        Route(
-            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}/complete",
+            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id:path}}/complete",
             seekpass_api.seekpass_complete,
             methods=["POST"],
         ),
         Route(
-            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}/cancel",
+            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id:path}}/cancel",
             seekpass_api.seekpass_cancel,
             methods=["POST"],
         ),
         Route(
-            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id}}/expire",
+            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id:path}}/expire",
             seekpass_api.seekpass_expire,
             methods=["POST"],
+        ),
+        # After the actions: a request id may hold "/", so this one would match their paths too.
+        Route(
+            f"{PREFIX}/seekpass/requests/{{client_id}}/{{request_id:path}}",
+            seekpass_api.seekpass_request,
+            methods=["GET"],
         ),
         Route(f"{PREFIX}/verifypass/accounts", verifypass_api.verifypass_accounts, methods=["GET"]),
         Route(

@@ -57,8 +57,10 @@ class FaultRule:
     matched: int = 0
     fired: int = 0
 
-    def matches(self, vendor: str, operation: str | None) -> bool:
-        return self.vendor in ("*", vendor) and self.operation in ("*", operation)
+    def matches(self, vendor: str, operations: frozenset[str]) -> bool:
+        """Whether the rule applies to a request of ``vendor`` whose operation has these ids
+        (an operation and its twin spelled without ``.json``)."""
+        return self.vendor in ("*", vendor) and (self.operation == "*" or self.operation in operations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,18 +117,18 @@ class Faults:
     def any(self) -> bool:
         return self.store.count(RULES, GLOBAL) > 0
 
-    def decide(self, vendor: str, operation: str | None) -> list[Decision]:
+    def decide(self, vendor: str, operations: frozenset[str]) -> list[Decision]:
         """The rules that fire for this request, oldest first; counts it against limited rules.
         At most one rule answers a request (error, rate limit, block page); a later one that
         would answer too is not counted, so limited rules take effect one after another."""
         with self.store.transaction():
-            return self._decide(vendor, operation)
+            return self._decide(vendor, operations)
 
-    def _decide(self, vendor: str, operation: str | None) -> list[Decision]:
+    def _decide(self, vendor: str, operations: frozenset[str]) -> list[Decision]:
         decisions: list[Decision] = []
         answered = False
         for rule in self.rules:
-            if not rule.matches(vendor, operation):
+            if not rule.matches(vendor, operations):
                 continue
             if answered and rule.kind != "latency":
                 continue  # the request is already answered by an earlier rule: this one waits
@@ -174,7 +176,8 @@ class FaultMiddleware:
         if vendor is None:
             await self.app(scope, receive, send)  # the control plane is never faulted
             return
-        decisions = self.faults.decide(vendor, operation.operation_id if operation else None)
+        names = self.index.spellings(operation.operation_id) if operation else frozenset()
+        decisions = self.faults.decide(vendor, names)
         if not decisions:
             await self.app(scope, receive, send)
             return

@@ -24,15 +24,33 @@ class Operation:
     pattern: re.Pattern[str]
 
 
+# Parameters that may hold any string, "/" included (SEEK Pass request ids).
+ANY_STRING = frozenset({"{request_id}"})
+
+
 def compile_template(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
-    regex = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    regex = "".join(
+        (".+" if part in ANY_STRING else "[^/]+") if part.startswith("{") else re.escape(part) for part in parts
+    )
     return re.compile(f"^{regex}$")
 
 
 class OperationIndex:
     def __init__(self, operations: Iterable[Operation]) -> None:
         self.operations = list(operations)
+        # Twins: the same operation spelled with and without the ".json" suffix.
+        groups: dict[tuple[str, str, str], set[str]] = {}
+        for op in self.operations:
+            groups.setdefault((op.vendor, op.method, op.template.removesuffix(".json")), set()).add(op.operation_id)
+        self._twins = {
+            op.operation_id: frozenset(groups[(op.vendor, op.method, op.template.removesuffix(".json"))])
+            for op in self.operations
+        }
+
+    def spellings(self, operation_id: str) -> frozenset[str]:
+        """The operation's ids whichever spelling of its path a client uses (with or without ``.json``)."""
+        return self._twins.get(operation_id, frozenset({operation_id}))
 
     @classmethod
     def build(

@@ -1,10 +1,14 @@
 """SEEK Pass partner API over HTTP: parse, call the backend, render. Nothing else.
 
 Mounted at ``/api/partner``. Every path answers with and without a ``.json`` suffix: the
-mount strips one before routing (request ids cannot contain a dot, so this is unambiguous).
+mount strips exactly one before routing. A request id may be any string (``/`` and ``.``
+included): it takes the rest of the path, percent-decoded, and an id that itself ends in
+``.json`` is addressed with one more ``.json``.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -98,7 +102,7 @@ async def create_request(request: Request) -> Response:
     partner = authorized(request, WRITE_SCOPE)
     payload = await read_json(request, body_limit(request))
     created, _ = backend.create_request(partner, payload, base_url(request, backend.settings.public_url))
-    location = f"{PREFIX}/v2/verify/requests/{created.request_id}.json"
+    location = f"{PREFIX}/v2/verify/requests/{quote(created.request_id, safe='')}.json"
     return RailsJSONResponse(
         {"request_id": created.request_id, "redirect_uri": created.redirect_uri},
         status_code=201,
@@ -155,7 +159,7 @@ def routes() -> list[BaseRoute]:
         routes=[
             Route("/v1/oauth/token", token, methods=["POST"]),
             Route("/v2/verify/requests/digital_identity", create_request, methods=["POST"]),
-            Route("/v2/verify/requests/{request_id}", get_request, methods=["GET"]),
+            Route("/v2/verify/requests/{request_id:path}", get_request, methods=["GET"]),
             Route("/v2/webhooks", webhooks, methods=["GET", "POST", "PUT"]),
             Route("/v2/webhooks/{webhook_id}", webhook, methods=["GET", "PUT", "DELETE"]),
             Route("/v2/webhooks/{webhook_id}/secret", rotate_secret, methods=["PUT"]),

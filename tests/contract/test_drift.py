@@ -142,7 +142,8 @@ def app_routes() -> Iterator[tuple[str, str]]:
             if isinstance(route, Route):
                 for method in sorted(route.methods or ()):
                     if method != "HEAD":
-                        yield method, prefix + route.path
+                        # A converter ({id:path}) is the app's business; the spec names the parameter.
+                        yield method, re.sub(r"\{(\w+):\w+\}", r"{\1}", prefix + route.path)
             elif isinstance(route, Mount):
                 inner = route.app
                 while not isinstance(inner, Router) and hasattr(inner, "app"):

@@ -43,7 +43,8 @@ async def test_seekpass_requests_are_listed(client: httpx.AsyncClient) -> None:
             "validation_error",
             id="bad-doc",
         ),
-        pytest.param("/passbox-demo-client/r-1/refund", None, 404, "not_found", id="unknown-action"),
+        # A request id may hold "/": "r-1/refund" names a request, which can only be read (GET).
+        pytest.param("/passbox-demo-client/r-1/refund", None, 405, "method_not_allowed", id="unknown-action"),
     ],
 )
 async def test_seekpass_refusals(
@@ -138,3 +139,15 @@ async def test_activity_lists_negative_ones_too(client: httpx.AsyncClient) -> No
     ]
     mine = (await client.get("/_sandbox/verifypass/activity", params={"account_id": "passbox-other-account"})).json()
     assert len(mine) == 1
+
+
+async def test_request_ids_with_slashes_and_dots_on_the_control_plane(client: httpx.AsyncClient) -> None:
+    headers = {"Authorization": f"Bearer {await get_token(client)}"}
+    await create(client, headers, request_id="acme/orders/4.2")
+    shown = await client.get(f"{REQUESTS}/passbox-demo-client/acme%2Forders%2F4.2")
+    assert shown.status_code == 200 and shown.json()["request_id"] == "acme/orders/4.2"
+    done = await client.post(f"{REQUESTS}/passbox-demo-client/acme/orders/4.2/complete")
+    assert done.status_code == 200
+    assert done.json()["request"]["status"] == "verified"
+    result = await client.get("/api/partner/v2/verify/requests/acme%2Forders%2F4.2.json", headers=headers)
+    assert result.json()["status"] == "verified"

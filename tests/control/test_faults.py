@@ -79,7 +79,7 @@ async def test_latency_is_added_and_journaled(client: httpx.AsyncClient) -> None
 
 async def test_random_latency_stays_within_its_bounds(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     rule = await add(client, kind="latency", latency_ms=1, latency_max_ms=3)
-    delays = [d.delay_ms for _ in range(20) for d in sandbox.faults.decide("verifypass", "getActivity")]
+    delays = [d.delay_ms for _ in range(20) for d in sandbox.faults.decide("verifypass", frozenset({"getActivity"}))]
     assert len(delays) == 20 and all(1 <= delay <= 3 for delay in delays) and len(set(delays)) > 1
     assert rule["latency_max_ms"] == 3
 
@@ -287,3 +287,17 @@ async def test_limited_rules_take_effect_one_after_another(client: httpx.AsyncCl
         "fault-2 (error), fault-3 (latency)",
         None,
     ]
+
+
+@pytest.mark.parametrize("operation", ["getVerificationRequest", "getVerificationRequestWithoutSuffix"])
+async def test_a_rule_hits_its_operation_whichever_spelling_the_client_uses(
+    client: httpx.AsyncClient, operation: str
+) -> None:
+    headers = {"Authorization": f"Bearer {await get_token(client)}"}
+    await add(client, kind="error", status=503, operation=operation, remaining=2)
+    base = "/api/partner/v2/verify/requests/acme/orders/7"  # an id with slashes, too
+    assert (await client.get(f"{base}.json", headers=headers)).status_code == 503
+    assert (await client.get(base, headers=headers)).status_code == 503
+    assert (await client.get(base, headers=headers)).status_code == 404  # the rule is used up
+    token_twin = await client.post("/api/partner/v1/oauth/token", data={"grant_type": "client_credentials"})
+    assert token_twin.status_code == 400  # other operations are not hit
