@@ -126,9 +126,30 @@ def specs() -> dict[str, Spec]:
     return load_specs()
 
 
+WALL = 1_780_000_000.0  # where the test clock's wall time starts (webhook timestamps, leases)
+
+
+@dataclass
+class Wall:
+    """The test clock's wall time: it moves only when a test moves it (time travel never does)."""
+
+    now: float = WALL
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-def clock() -> Clock:
-    return Clock.frozen(START)
+def wall() -> Wall:
+    return Wall()
+
+
+@pytest.fixture
+def clock(wall: Wall) -> Clock:
+    return Clock(frozen_at=Clock.frozen(START).now(), source=wall)
 
 
 @pytest.fixture

@@ -359,7 +359,9 @@ class Outbox:
         if delivery is None or delivery.status != "pending":
             return delivery
         started_at = self._clock.now()
-        timestamp = self._clock.unix()
+        # Signed with the wall-clock time of the attempt, not sandbox time (as Stripe signs test
+        # clock events): a receiver checks freshness against its own clock, whatever time travel did.
+        timestamp = int(self._clock.wall())
         preparer = self._preparers.get(delivery.vendor)
         prepared = preparer(delivery, timestamp) if preparer else None
         if prepared is None:

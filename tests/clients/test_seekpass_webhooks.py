@@ -15,7 +15,7 @@ from clients.seekpass import WebhookEvent
 from clients.seekpass.webhooks import Deduplicator, sign, verify
 from sandbox.app import Sandbox
 from sandbox.core.clock import Clock
-from tests.conftest import Receiver
+from tests.conftest import Receiver, Wall
 from tests.contract.spec_check import ContractChecker
 from tests.seekpass.helpers import complete, create, verified_with_webhook
 
@@ -125,25 +125,31 @@ async def test_real_deliveries_verify_and_match_the_spec(
 ) -> None:
     _, hook = await verified_with_webhook(client, drain)
     [delivery] = receiver.requests
-    event = verify(delivery.content, delivery.headers, hook["secret"], now=clock.unix())
+    event = verify(delivery.content, delivery.headers, hook["secret"], now=clock.wall())
     assert event.type == "vwsp_request.verified"
     checker.check_webhook("seekpass", "vwsp_request.verified", delivery)
 
 
 async def test_a_duplicated_event_is_handled_once(
-    client: httpx.AsyncClient, sandbox: Sandbox, receiver: Receiver, drain: Callable[..., Any], clock: Clock
+    client: httpx.AsyncClient,
+    sandbox: Sandbox,
+    receiver: Receiver,
+    drain: Callable[..., Any],
+    clock: Clock,
+    wall: Wall,
 ) -> None:
     _, hook = await verified_with_webhook(client, drain)
     [delivery_record] = sandbox.core.outbox.list()
     sandbox.core.outbox.redeliver(delivery_record.id)  # the sandbox sends the same event again
     clock.advance(5)
+    wall.advance(5)
     await drain()
     first, second = receiver.requests
     assert first.headers["x-timestamp"] != second.headers["x-timestamp"]
-    seen = Deduplicator(clock=lambda: float(clock.unix()))
+    seen = Deduplicator(clock=clock.wall)
     handled = [
         event.event_id
-        for event in (verify(r.content, r.headers, hook["secret"], now=clock.unix()) for r in (first, second))
+        for event in (verify(r.content, r.headers, hook["secret"], now=clock.wall()) for r in (first, second))
         if seen.first_time(event.event_id)
     ]
     assert len(handled) == 1
@@ -159,8 +165,8 @@ async def test_after_rotation_the_old_secret_fails(
     await drain()
     latest = receiver.requests[-1]
     with pytest.raises(WebhookVerificationError, match="does not match"):
-        verify(latest.content, latest.headers, hook["secret"], now=clock.unix())
-    assert verify(latest.content, latest.headers, rotated["secret"], now=clock.unix()).type == "vwsp_request.canceled"
+        verify(latest.content, latest.headers, hook["secret"], now=clock.wall())
+    assert verify(latest.content, latest.headers, rotated["secret"], now=clock.wall()).type == "vwsp_request.canceled"
 
 
 async def test_a_delivery_replayed_later_is_stale(
@@ -169,4 +175,4 @@ async def test_a_delivery_replayed_later_is_stale(
     _, hook = await verified_with_webhook(client, drain)
     [delivery] = receiver.requests
     with pytest.raises(WebhookVerificationError, match="more than 900 seconds"):
-        verify(delivery.content, delivery.headers, hook["secret"], now=clock.unix() + 901)
+        verify(delivery.content, delivery.headers, hook["secret"], now=clock.wall() + 901)

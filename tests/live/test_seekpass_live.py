@@ -93,3 +93,43 @@ def test_create_complete_receive_verify_fetch() -> None:
         assert result["status"] == "verified"
         assert result["credential"]["document_type"] == "drivers_licence"
         assert result["credential"]["full_name"]
+
+
+def bearer(client: httpx.Client) -> dict[str, str]:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "passbox-demo-client",
+        "client_secret": "passbox-demo-secret",
+    }
+    return {
+        "Authorization": f"Bearer {client.post('/api/partner/v1/oauth/token.json', data=form).json()['access_token']}"
+    }
+
+
+def test_after_time_travel_a_receiver_checking_freshness_by_its_own_clock_accepts_the_webhook() -> None:
+    """X-Timestamp is the wall-clock time of the attempt (as Stripe signs test-clock events);
+    the event body keeps sandbox time. The reference receiver applies the documented 900 s
+    check against the real clock."""
+    from clients.seekpass.webhooks import verify
+
+    app = create_app(Settings(seed=606))
+    with (
+        receiver_server() as (receiver_url, inbox),
+        live_server(app) as base,
+        httpx.Client(base_url=base, trust_env=False) as client,
+    ):
+        hook = client.post("/api/partner/v2/webhooks", headers=bearer(client), json={"url": f"{receiver_url}/hook"})
+        secret = hook.json()["secret"]
+        assert client.post("/_sandbox/clock", json={"action": "advance", "by": "2d"}).status_code == 200
+        auth = bearer(client)  # a token of the new sandbox time (the old one expired in the jump)
+        created = client.post(
+            "/api/partner/v2/verify/requests/digital_identity.json",
+            headers=auth,
+            json={"request_id": "sandbox:verified", "display_options": {"partner_name": "Acme"}},
+        )
+        assert created.status_code == 201
+        event = next_matching(inbox, "POST", "/hook")
+        verified = verify(event.body, event.headers, secret)  # tolerance 900 s against time.time()
+        assert verified.type == "vwsp_request.verified"
+        created_at = event.json()["created_at"]
+        assert created_at.startswith(time.strftime("%Y-%m-%d", time.gmtime(time.time() + 2 * 86400)))
