@@ -279,10 +279,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
         message = f"{request.method} is not allowed on {path}"
     else:
         message = exc.detail
-    vendor = sandbox_of(request).vendor_for(path)
+    sandbox = sandbox_of(request)
+    vendor = sandbox.vendor_for(path)
     if vendor is not None:
         return vendor.render_status(exc.status_code, message, exc.headers)
+    if exc.status_code == 404 and is_browser_request(request):
+        return sandbox.core.pages.render("not_found.html", status=404, title="Page not found", message=message)
     return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+def is_browser_request(request: Request) -> bool:
+    """A page a person opened (the hosted pages' paths, or a client asking for HTML first)."""
+    if request.url.path.startswith(("/auth/", "/partner/")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept.split(",", 1)[0]
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -91,4 +91,5 @@ class OperationIndex:
         return found
 
     def ids(self, vendor: str | None = None) -> list[str]:
-        return [op.operation_id for op in self.operations if vendor is None or op.vendor == vendor]
+        found = [op.operation_id for op in self.operations if vendor is None or op.vendor == vendor]
+        return list(dict.fromkeys(found))

@@ -25,5 +25,10 @@ def build(core: Core, settings: Settings, spec: Spec) -> Vendor:
         render_error=errors.render,
         render_status=errors.render_status,
         backend=backend,
-        pages=(("GET", pages.PATH, "openWidget"), ("POST", pages.PATH, "submitWidget")),
+        pages=(
+            ("GET", pages.PATH, "openWidget"),
+            ("POST", pages.PATH, "submitWidget"),
+            ("GET", pages.LEGACY_PATH, "openWidget"),
+            ("POST", pages.LEGACY_PATH, "submitWidget"),
+        ),
     )

@@ -18,6 +18,8 @@ from sandbox.core.journal import tag
 from sandbox.verifypass.backend import FormInvalid, VerifyPassBackend, WidgetRefusal, WidgetSession, WidgetVisit
 
 PATH = "/auth/{widget_key}"
+# The older form the vendor's own plugin code still links to: the same widget.
+LEGACY_PATH = "/auth/mil/{widget_key}"
 
 
 def backend_of(request: Request) -> VerifyPassBackend:
@@ -115,4 +117,4 @@ async def widget(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route(PATH, widget, methods=["GET", "POST"])]
+    return [Route(PATH, widget, methods=["GET", "POST"]), Route(LEGACY_PATH, widget, methods=["GET", "POST"])]

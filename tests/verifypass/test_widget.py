@@ -291,3 +291,28 @@ async def test_form_errors_are_shown_and_nothing_is_recorded(
     assert f'id="{field}-error">{message}' in response.text or message in response.text
     assert field_value(response.text, "last_name") == (form.get("last_name", APPLICANT["last_name"]))
     assert backend_of(sandbox).activity("passbox-demo-account") == []
+
+
+async def test_the_older_widget_url_form_is_the_same_widget(client: httpx.AsyncClient) -> None:
+    """/auth/mil/{key}: the form the vendor's own plugin code links to."""
+    token = await make_token(client, email="pat@example.com", lock_email=True)
+    page = await client.get("/auth/mil/demo-widget", params={"token": token})
+    assert page.status_code == 200
+    assert "Heroes discount" in page.text and 'value="pat@example.com"' in page.text
+    result = await submit(client, widget="mil/demo-widget", query={"token": token}, email="pat@example.com")
+    assert result.status_code == 200 and "HEROES15" in result.text
+
+
+@pytest.mark.parametrize("path", ["/auth/mil/no-such-widget", "/auth/a/b/c", "/partner/nothing-here"])
+async def test_unknown_browser_paths_get_an_html_page(client: httpx.AsyncClient, path: str) -> None:
+    page = await client.get(path)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>" in page.text and "not" in page.text.lower()
+
+
+async def test_a_browser_asking_for_html_gets_html_and_an_api_client_json(client: httpx.AsyncClient) -> None:
+    browser = await client.get("/nowhere", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert browser.status_code == 404 and browser.headers["content-type"].startswith("text/html")
+    api = await client.get("/nowhere")
+    assert api.status_code == 404 and api.json() == {"error": "GET /nowhere is not emulated by passbox"}
