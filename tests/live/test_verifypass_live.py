@@ -62,3 +62,21 @@ def test_token_widget_webhook_reporting() -> None:
         assert report["count"] == 1
         assert report["data"][0]["uid"] == "shop-customer-19"
         assert report["data"][0]["data"] == "HEROES15"
+
+
+def test_a_form_encoded_token_request_from_requests() -> None:
+    """Laravel reads form bodies like JSON: a partner posting a form (requests' data=) gets a token."""
+    import requests
+
+    with live_server(create_app(Settings(seed=78))) as base:
+        response = requests.post(
+            f"{base}/api/v2/token",
+            headers={"key": "passbox-demo-key"},
+            data={"first_name": "John", "email": "john.smith@gmail.com", "lock_email": "true"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        token = response.json()["token"]
+        page = requests.get(f"{base}/auth/demo-widget", params={"token": token}, timeout=10)
+        assert page.status_code == 200
+        assert 'value="john.smith@gmail.com"' in page.text and "readonly" in page.text

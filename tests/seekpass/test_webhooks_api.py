@@ -191,3 +191,17 @@ async def test_json_suffix_works_on_webhook_paths(client: httpx.AsyncClient, bea
     created = await make_hook(client, headers)
     assert (await client.get(f"{HOOKS}/{created['id']}.json", headers=headers)).status_code == 200
     assert (await client.get(f"{HOOKS}.json", headers=headers)).status_code == 200
+
+
+async def test_the_webhook_limit_answer_is_in_the_spec(make_client: Callable[..., Any]) -> None:
+    """Every status the app can return is documented: the 409 limit_reached validates."""
+    from tests.contract.spec_check import ContractChecker
+
+    async with make_client(max_webhooks=1) as (client, _):
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
+        await make_hook(client, headers)
+        response = await client.post(HOOKS, json={"url": "https://x.example"}, headers=headers)
+    assert response.status_code == 409
+    checker = ContractChecker()
+    checker.check(response.request, response)  # raises SpecViolation if the 409 were undocumented
+    assert [(exchange.status, exchange.operation_id) for exchange in checker.exchanges] == [(409, "createWebhook")]
