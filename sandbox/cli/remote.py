@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -187,7 +187,7 @@ def trigger_seekpass(remote: Remote, args: argparse.Namespace) -> int:
     options = {"document_type": args.document_type, **({"persona": args.persona} if args.persona else {})}
     result = remote.request(
         "POST",
-        f"/_sandbox/seekpass/requests/{args.client_id}/{request_id}/{action}",
+        f"/_sandbox/seekpass/requests/{quote(args.client_id, safe='')}/{quote(request_id, safe='')}/{action}",
         json=options if action == "complete" else None,
     )
     if args.json:
