@@ -34,7 +34,7 @@ from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
 from sandbox.core.faults import FaultMiddleware, Faults
 from sandbox.core.fixtures import FixtureError, read_yaml_file
-from sandbox.core.http import ClockRefresh
+from sandbox.core.http import ClockRefresh, SecurityHeaders
 from sandbox.core.journal import Journal, JournalMiddleware
 from sandbox.core.operations import OperationIndex
 from sandbox.core.pages import Pages
@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         return vendors[vendor].render_status(status, message, headers)
 
     middleware = [
+        Middleware(SecurityHeaders),
         Middleware(ClockRefresh, clock=core.clock, shared=core.store.shared),
         Middleware(JournalMiddleware, journal=context.journal, index=index, clock=core.clock, vendor_for=vendor_name),
         Middleware(FaultMiddleware, faults=context.faults, index=index, vendor_for=vendor_name, render=render_fault),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -200,7 +201,7 @@ class FaultMiddleware:
         headers = {"Retry-After": str(rule.retry_after)}
         if rule.kind == "rate_limit":
             return self.render(vendor, 429, message, headers)
-        host = dict(scope.get("headers", [])).get(b"host", b"this site").decode("latin-1")
+        host = html.escape(dict(scope.get("headers", [])).get(b"host", b"this site")[:255].decode("latin-1"))
         ray = f"{self.faults.rng.hex(8)}-SYD"
         return HTMLResponse(
             CLOUDFLARE_PAGE.format(host=host, ray=ray),

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.core.clock import Clock
 from sandbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -44,8 +44,19 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+MAX_DEPTH = 32  # nesting levels a JSON body may have (the specs need 4)
+MAX_NUMBER_DIGITS = 100
+
+
+def _huge_number(text: str) -> Any:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
 def parse_json(body: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, UTF-8 only, and a clear message on failure."""
+    """Strict JSON: no NaN/Infinity, UTF-8 only, no lone surrogates (``"\\ud800"`` decodes to a
+    string no encoder can write back), at most MAX_DEPTH levels, and a clear message on failure."""
     if not body.strip():
         raise BadRequest("Request body is empty; a JSON object was expected")
     try:
@@ -53,9 +64,41 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadRequest("Request body is not valid UTF-8") from exc
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_huge_number)
     except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"Request body is not valid JSON: {exc}") from exc
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BadRequest(f"Request body is not valid JSON: {reason}") from exc
+    check_json(value, escaped="\\u" in text)
+    return value
+
+
+def check_json(value: Any, *, escaped: bool = True) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and (when the text had escapes) lone surrogates."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            if escaped and isinstance(item, str) and not is_encodable(item):
+                raise BadRequest("Request body is not valid JSON: it holds a lone surrogate (\\ud800-\\udfff)")
+            continue
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"Request body is not valid JSON: it is nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def is_encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (no lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def read_json(request: Request, limit: int, *, require_media_type: bool = True) -> Any:
@@ -103,3 +146,38 @@ class ClockRefresh:
         if self.shared and scope["type"] == "http":
             self.clock.refresh()
         await self.app(scope, receive, send)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' http: https: data:; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response, and a Content-Security-Policy (no
+    inline script, no framing) on every HTML page, unless a route set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                is_html = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers
+                )
+                if is_html and b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

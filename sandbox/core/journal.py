@@ -14,7 +14,7 @@ scheduler's upkeep, or before any read), then trimmed to ``size``.
 from __future__ import annotations
 
 import dataclasses
-import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +27,16 @@ from sandbox.core.clock import Clock, isoformat_z
 from sandbox.core.operations import OperationIndex
 from sandbox.core.store import GLOBAL, Kind, Store
 
-BODY_LIMIT = 2048
+BODY_LIMIT = 2048  # bytes of each body an entry keeps
+HEADER_VALUE_LIMIT = 256  # characters of each header value
+HEADERS_LIMIT = 40  # headers an entry keeps
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "key", "x-vfyps-key", "cookie", "set-cookie", "proxy-authorization"})
-SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "token", "api_key", "password"})
+SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "token", "api_key", "password", "key"})
 TENANT = "passbox_tenant"
 FAULT = "passbox_fault"
+# A secret field's string value in JSON text, complete or cut off by the byte limit.
+SECRET_JSON_VALUE = re.compile(r'("(?:' + "|".join(sorted(SECRET_FIELDS)) + r')"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 
 
 def tag(scope_state: Any, *, tenant: str | None = None, fault: str | None = None) -> None:
@@ -43,44 +47,39 @@ def tag(scope_state: Any, *, tenant: str | None = None, fault: str | None = None
         setattr(scope_state, FAULT, fault)
 
 
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: REDACTED if k in SECRET_FIELDS else _redact_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(item) for item in value]
-    return value
-
-
-def redact_body(body: bytes, content_type: str) -> str | None:
-    """A body fit to store: secrets replaced, at most BODY_LIMIT bytes, HTML summarised."""
+def redact_body(body: bytes, content_type: str, size: int | None = None) -> str | None:
+    """A stored body as it may be shown: secrets replaced whatever its shape or truncation,
+    HTML summarised, text decoded leniently. ``size`` is the body's full length."""
     if not body:
         return None
     kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == "application/json" or kind.endswith("+json"):
-        try:
-            text = json.dumps(_redact_value(json.loads(body)), separators=(",", ":"), ensure_ascii=False)
-        except (ValueError, UnicodeDecodeError):
-            text = body[:BODY_LIMIT].decode("utf-8", "replace")
-    elif kind == "application/x-www-form-urlencoded":
-        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        text = urlencode([(k, REDACTED if k in SECRET_FIELDS else v) for k, v in pairs])
-    elif kind.startswith("text/html"):
-        return f"<{kind}, {len(body)} bytes>"
+    full = len(body) if size is None else size
+    if kind.startswith("text/html"):
+        return f"<{kind}, {full} bytes>"
+    text = body.decode("utf-8", "replace")
+    if kind == "application/x-www-form-urlencoded":
+        text = redact_query(text)
     else:
-        text = body[:BODY_LIMIT].decode("utf-8", "replace")
-    return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + "…"
+        # JSON (or anything that may hold JSON): every secret field's value, even a cut-off one.
+        text = SECRET_JSON_VALUE.sub(lambda match: f'{match.group(1)}"{REDACTED}"', text)
+    return text if full <= len(body) else text + "…"
 
 
 def redact_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, REDACTED if k in SECRET_FIELDS else v) for k, v in pairs])
+    return urlencode([(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs])
 
 
 def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """At most HEADERS_LIMIT headers, each value cut to HEADER_VALUE_LIMIT, secrets replaced."""
     result: dict[str, str] = {}
-    for raw_name, raw_value in headers:
-        name = raw_name.decode("latin-1").lower()
-        result[name] = REDACTED if name in SECRET_HEADERS else raw_value.decode("latin-1")
+    for raw_name, raw_value in headers[:HEADERS_LIMIT]:
+        name = raw_name[:64].decode("latin-1").lower()
+        if name in SECRET_HEADERS:
+            result[name] = REDACTED
+            continue
+        value = raw_value[:HEADER_VALUE_LIMIT].decode("latin-1")
+        result[name] = value + ("…" if len(raw_value) > HEADER_VALUE_LIMIT else "")
     return result
 
 
@@ -97,8 +96,12 @@ class Entry:
     status: int
     latency_ms: float
     request_headers: dict[str, str]
-    request_body: str | None
-    response_body: str | None
+    request_body: bytes  # the first BODY_LIMIT bytes, as sent; redacted when shown
+    request_type: str
+    request_size: int
+    response_body: bytes
+    response_type: str
+    response_size: int
     fault: str | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,8 +117,8 @@ class Entry:
             "status": self.status,
             "latency_ms": round(self.latency_ms, 3),
             "request_headers": dict(self.request_headers),
-            "request_body": self.request_body,
-            "response_body": self.response_body,
+            "request_body": redact_body(self.request_body, self.request_type, self.request_size),
+            "response_body": redact_body(self.response_body, self.response_type, self.response_size),
             "fault": self.fault,
         }
 
@@ -217,14 +220,18 @@ class JournalMiddleware:
         state = scope["state"]
         request_body = bytearray()
         response_body = bytearray()
+        sizes = [0, 0]  # full request and response body sizes
         response: dict[str, Any] = {"status": 500, "content_type": ""}
         started = self.clock.monotonic()
         at = self.clock.now()
 
         async def receive_wrapper() -> Message:
             message = await receive()
-            if message["type"] == "http.request" and len(request_body) < BODY_LIMIT:
-                request_body.extend(message.get("body", b"")[: BODY_LIMIT - len(request_body)])
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                sizes[0] += len(chunk)
+                if len(request_body) < BODY_LIMIT:
+                    request_body.extend(chunk[: BODY_LIMIT - len(request_body)])
             return message
 
         async def send_wrapper(message: Message) -> None:
@@ -232,30 +239,39 @@ class JournalMiddleware:
                 response["status"] = message["status"]
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
-                        response["content_type"] = value.decode("latin-1")
-            elif message["type"] == "http.response.body" and len(response_body) < BODY_LIMIT:
-                response_body.extend(message.get("body", b"")[: BODY_LIMIT - len(response_body)])
+                        response["content_type"] = value[:200].decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                sizes[1] += len(chunk)
+                if len(response_body) < BODY_LIMIT:
+                    response_body.extend(chunk[: BODY_LIMIT - len(response_body)])
             await send(message)
 
         try:
             await self.app(scope, receive_wrapper, send_wrapper)
         finally:
-            headers = dict(scope.get("headers", []))
+            # Recorded cheaply (bounded raw bytes); redacted when an entry is read.
+            raw_headers = scope.get("headers", [])
+            content_type = next((value for name, value in raw_headers if name == b"content-type"), b"")
             self.journal.add(
                 Entry(
                     id=0,
                     at=at,
                     method=scope["method"],
-                    path=path,
-                    query=redact_query(scope.get("query_string", b"").decode("latin-1")),
+                    path=path[:2048],
+                    query=redact_query(scope.get("query_string", b"")[:2048].decode("latin-1")),
                     vendor=vendor,
                     operation=operation.operation_id if operation else None,
                     tenant=state.get(TENANT) if isinstance(state, dict) else None,
                     status=response["status"],
                     latency_ms=(self.clock.monotonic() - started) * 1000,
-                    request_headers=redact_headers(scope.get("headers", [])),
-                    request_body=redact_body(bytes(request_body), headers.get(b"content-type", b"").decode("latin-1")),
-                    response_body=redact_body(bytes(response_body), response["content_type"]),
+                    request_headers=redact_headers(raw_headers),
+                    request_body=bytes(request_body),
+                    request_type=content_type[:200].decode("latin-1"),
+                    request_size=sizes[0],
+                    response_body=bytes(response_body),
+                    response_type=response["content_type"],
+                    response_size=sizes[1],
                     fault=state.get(FAULT) if isinstance(state, dict) else None,
                 )
             )

@@ -27,6 +27,7 @@ ISSUER = "passbox-seekpass"
 GRANT_TYPE = "client_credentials"
 REQUIRED_CLAIMS = ["iat", "exp", "jti", "iss", "sub", "scope"]
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="SEEK Pass"'}
+LEEWAY = 30  # seconds of clock skew allowed on iat/nbf/exp
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,13 +199,20 @@ class AccessTokens:
             raise InvalidToken(f"The access token has no {exc.claim} claim") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken("The access token is malformed") from exc
-        exp, iat = payload["exp"], payload["iat"]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat)):
+        exp, iat, nbf = payload["exp"], payload["iat"], payload.get("nbf", payload["iat"])
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat, nbf)):
             raise InvalidToken("The access token has malformed time claims")
         if not isinstance(payload["sub"], str) or not isinstance(payload["scope"], str):
             raise InvalidToken("The access token has malformed claims")
-        if self._clock.unix() >= exp:
+        now = self._clock.unix()
+        if now >= exp:
             raise InvalidToken("The access token expired")
+        # Not valid yet (issued "in the future", e.g. while the sandbox clock was ahead and has
+        # since been released), or valid for longer than any token this server issues.
+        if iat > now + LEEWAY or nbf > now + LEEWAY:
+            raise InvalidToken("The access token is not valid yet")
+        if exp - iat > self.ttl + LEEWAY:
+            raise InvalidToken("The access token claims a longer lifetime than this server issues")
         return Claims(
             client_id=payload["sub"],
             scopes=frozenset(payload["scope"].split()),

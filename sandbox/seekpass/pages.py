@@ -161,5 +161,27 @@ async def app_endpoint(request: Request) -> Response:
     return await app_page(request)
 
 
+# Moves the redirect URI's fragment into the query (browsers never send fragments). Served as a
+# file so the pages' Content-Security-Policy can forbid inline scripts. A URI copied from raw JSON
+# may still hold Rails' "\u0026" for "&" (or "%5Cu0026" once the browser escaped it): undo that.
+BOOTSTRAP_JS = """(function () {
+  var hash = window.location.hash.slice(1).replace(/(%5C|\\\\)u0026/gi, "&");
+  var params = new URLSearchParams(hash);
+  if (params.get("clientId") && params.get("content")) {
+    window.location.replace(window.location.pathname + "?" + params.toString());
+  } else {
+    document.getElementById("no-link").hidden = false;
+  }
+})();
+"""
+
+
+async def bootstrap_js(request: Request) -> Response:
+    return Response(BOOTSTRAP_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 def routes() -> list[BaseRoute]:
-    return [Route(APP_PATH, app_endpoint, methods=["GET", "POST"])]
+    return [
+        Route(APP_PATH, app_endpoint, methods=["GET", "POST"]),
+        Route("/partner/verify/bootstrap.js", bootstrap_js, methods=["GET"]),
+    ]

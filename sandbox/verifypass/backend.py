@@ -717,6 +717,8 @@ def _page(raw: str | None) -> int:
         return 1
     if not raw.isascii() or not raw.isdigit():
         raise VerifyPassError("The page field must be an integer.", status=422)
+    if len(raw.lstrip("0")) > len(str(MAX_PAGE)):
+        raise VerifyPassError(f"The page field must not be greater than {MAX_PAGE}.", status=422)
     page = int(raw)
     if page < 1:
         raise VerifyPassError("The page field must be at least 1.", status=422)

@@ -69,7 +69,8 @@ def test_create_complete_receive_verify_fetch() -> None:
 
         # A browser loads the page (the fragment stays in the browser) ...
         bootstrap = client.get(redirect_uri)
-        assert "window.location.hash" in bootstrap.text
+        assert "/partner/verify/bootstrap.js" in bootstrap.text
+        assert "window.location.hash" in client.get("/partner/verify/bootstrap.js").text
         # ... whose script moves the fragment into the query.
         page = client.get("/partner/verify/digital_identity", params=dict(parse_qsl(urlsplit(redirect_uri).fragment)))
         assert "Live Partner wants to verify your identity" in page.text

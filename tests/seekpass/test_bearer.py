@@ -123,6 +123,24 @@ BAD_TOKENS: list[Any] = [
         id="expired",
     ),
     pytest.param(
+        lambda s, c: "Bearer " + jwt.encode(_claims(c, nbf=c.unix() + 3600), _app_key(s), algorithm="HS512"),
+        "not valid yet",
+        id="nbf-an-hour-ahead",
+    ),
+    pytest.param(
+        lambda s, c: (
+            "Bearer "
+            + jwt.encode(_claims(c, iat=c.unix() + 86400, exp=c.unix() + 90000), _app_key(s), algorithm="HS512")
+        ),
+        "not valid yet",
+        id="iat-a-day-ahead",
+    ),
+    pytest.param(
+        lambda s, c: "Bearer " + jwt.encode(_claims(c, exp=10**30), _app_key(s), algorithm="HS512"),
+        "longer lifetime",
+        id="exp-10-to-the-30",
+    ),
+    pytest.param(
         lambda s, c: (
             "Bearer " + jwt.encode({k: v for k, v in _claims(c).items() if k != "jti"}, _app_key(s), algorithm="HS512")
         ),
@@ -199,3 +217,18 @@ async def test_webhooks_accept_any_valid_token(client: httpx.AsyncClient) -> Non
     readonly = {"Authorization": f"Bearer {await get_token(client, READONLY_CLIENT)}"}
     response = await client.post("/api/partner/v2/webhooks", json={"url": "https://x.example/h"}, headers=readonly)
     assert response.status_code == 201
+
+
+async def test_tokens_minted_while_the_clock_was_ahead_stop_working_when_it_is_released(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    # The test clock's wall time is 2026-05-28; the frozen sandbox clock starts on 2026-03-02.
+    await client.post("/_sandbox/clock", json={"action": "advance", "by": "100d"})
+    token = await get_token(client)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/partner/v2/webhooks", headers=headers)).status_code == 200
+    await client.post("/_sandbox/clock", json={"action": "release"})
+    await client.post("/_sandbox/clock", json={"action": "freeze"})
+    refused = await client.get("/api/partner/v2/webhooks", headers=headers)
+    assert refused.status_code == 401
+    assert "not valid yet" in refused.json()["message"]

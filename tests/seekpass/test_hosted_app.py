@@ -30,8 +30,10 @@ async def test_without_parameters_the_page_reads_the_fragment_with_script(client
     response = await client.get(APP)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "window.location.hash" in response.text
-    assert "window.location.replace" in response.text
+    assert '<script src="/partner/verify/bootstrap.js"></script>' in response.text
+    script = (await client.get("/partner/verify/bootstrap.js")).text
+    assert "window.location.hash" in script
+    assert "window.location.replace" in script
 
 
 async def test_the_page_shows_the_partner_and_the_choice(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:
