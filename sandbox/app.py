@@ -27,8 +27,8 @@ from sandbox import seekpass, verifypass
 from sandbox.control import PREFIX, dashboard
 from sandbox.control import errors as control_errors
 from sandbox.control import routes as control_routes
-from sandbox.control.auth import AdminTokenMiddleware
 from sandbox.control.context import ControlContext
+from sandbox.control.guard import ControlGuardMiddleware, Guard
 from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
@@ -188,7 +188,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     context.apply_startup_faults()
     control = Vendor(
         name="control",
-        routes=[*control_routes.routes(), *dashboard.build_routes(context)],
+        routes=[*control_routes.routes(), *dashboard.routes()],
         prefixes=(PREFIX + "/",),
         render_error=control_errors.render,
         render_status=control_errors.render_status,
@@ -216,8 +216,8 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         Middleware(JournalMiddleware, journal=context.journal, index=index, clock=core.clock, vendor_for=vendor_name),
         Middleware(FaultMiddleware, faults=context.faults, index=index, vendor_for=vendor_name, render=render_fault),
     ]
-    if settings.admin_token:
-        middleware.append(Middleware(AdminTokenMiddleware, token=settings.admin_token))
+    guard = Guard(core.store, core.clock, settings.admin_token, core.rand.key_bytes("control.csrf", 32))
+    middleware.append(Middleware(ControlGuardMiddleware, guard=guard))
 
     core.scheduler.every(settings.poll_seconds, context.journal.flush)
     core.scheduler.every(RETIRE_EVERY, context.retire)
@@ -246,6 +246,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     app.state.seekpass = vendors["seekpass"].backend
     app.state.verifypass = vendors["verifypass"].backend
     app.state.control = context
+    app.state.guard = guard
     return app
 
 

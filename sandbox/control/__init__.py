@@ -3,5 +3,7 @@ vendors. It sits above the vendors (app -> control -> vendors -> core) and is de
 ``specs/sandbox.openapi.yaml``, never by a vendor spec."""
 
 PREFIX = "/_sandbox"
-# The cookie the dashboard's login sets to the admin token.
+# The cookie the dashboard's login sets: a session id (never the admin token).
 ADMIN_COOKIE = "passbox_admin"
+# Without an admin token, the browser's own value the dashboard's CSRF tokens are bound to.
+CSRF_COOKIE = "passbox_csrf"

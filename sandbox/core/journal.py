@@ -168,10 +168,12 @@ class Journal:
         operation: str | None = None,
         path: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[Entry]:
-        """Newest first."""
+        """Newest first (``offset`` matching entries skipped)."""
         self.flush()
         found: list[Entry] = []
+        skip = offset
         for _, entry in self._store.scan(JOURNAL, newest_first=True):
             if (
                 (vendor is None or entry.vendor == vendor)
@@ -181,6 +183,9 @@ class Journal:
                 and (operation is None or entry.operation == operation)
                 and (path is None or path in entry.path)
             ):
+                if skip:
+                    skip -= 1
+                    continue
                 found.append(entry)
                 if len(found) >= limit:
                     break

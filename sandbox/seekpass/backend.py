@@ -207,6 +207,10 @@ class SeekPassBackend:
     ) -> list[VerifyRequest]:
         return self._store.values(REQUESTS, tenant_of(client_id), newest_first=newest_first, limit=limit, offset=offset)
 
+    def recent_requests(self, *, limit: int, offset: int = 0) -> list[VerifyRequest]:
+        """Every partner's requests, newest first."""
+        return [request for _, request in self._store.scan(REQUESTS, newest_first=True, limit=limit, offset=offset)]
+
     def count_requests(self, client_id: str) -> int:
         return self._store.count(REQUESTS, tenant_of(client_id))
 

@@ -617,6 +617,13 @@ class VerifyPassBackend:
         found = self._store.find(ACTIVITY, activity_id)
         return found[1] if found else None
 
+    def recent_activity(self, *, limit: int, offset: int = 0) -> list[Activity]:
+        """Every account's verifications, newest first."""
+        return [activity for _, activity in self._store.scan(ACTIVITY, newest_first=True, limit=limit, offset=offset)]
+
+    def count_activity(self, account_id: str) -> int:
+        return self._store.count(ACTIVITY, tenant_of(account_id))
+
     def activity(
         self, account_id: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
     ) -> list[Activity]:

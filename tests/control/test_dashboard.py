@@ -13,6 +13,14 @@ from tests.seekpass.helpers import create
 from tests.verifypass.helpers import submit
 
 
+async def csrf(client: httpx.AsyncClient, page: str = "/_sandbox/ui/seekpass") -> dict[str, str]:
+    """The CSRF field of this browser's dashboard forms (the page sets the cookie it is bound to)."""
+    html = (await client.get(page)).text
+    match = re.search(r'<meta name="csrf-token" content="([0-9a-f]{64})">', html)
+    assert match, "the page has no CSRF field"
+    return {"csrf": match.group(1)}
+
+
 async def test_the_overview_lists_partners_accounts_and_deliveries(client: httpx.AsyncClient) -> None:
     page = await client.get("/_sandbox/")
     assert page.status_code == 200
@@ -42,11 +50,11 @@ async def test_requests_can_be_completed_and_canceled_from_the_dashboard(
     assert 'href="/_sandbox/seekpass/requests/passbox-demo-client/dash-1"' in page.text
     done = await client.post(
         "/_sandbox/ui/seekpass/passbox-demo-client/dash-1/complete",
-        data={"persona": "lee-nurse", "document_type": "passport"},
+        data={"persona": "lee-nurse", "document_type": "passport", **await csrf(client)},
     )
     assert done.status_code == 303
     assert done.headers["location"] == "/_sandbox/ui/seekpass?notice=Request+dash-1+verified"
-    await client.post("/_sandbox/ui/seekpass/passbox-demo-client/dash-2/cancel")
+    await client.post("/_sandbox/ui/seekpass/passbox-demo-client/dash-2/cancel", data=await csrf(client))
     await drain()
     json_view = (await client.get("/_sandbox/seekpass/requests/passbox-demo-client/dash-1")).json()
     assert json_view["status"] == "verified"
@@ -59,7 +67,7 @@ async def test_requests_can_be_completed_and_canceled_from_the_dashboard(
     assert 'id="notice">Request dash-1 verified' in page.text
     assert "Lee O&#39;Brien, passport" in page.text
     assert 'class="complete"' not in page.text
-    again = await client.post("/_sandbox/ui/seekpass/passbox-demo-client/dash-1/complete")
+    again = await client.post("/_sandbox/ui/seekpass/passbox-demo-client/dash-1/complete", data=await csrf(client))
     assert "already+verified" in again.headers["location"]
 
 
@@ -80,11 +88,11 @@ async def test_activity_deliveries_and_redelivery(
     deliveries = await client.get("/_sandbox/ui/deliveries")
     assert "attempt 1 at" in deliveries.text and "receiver answered 500" in deliveries.text
     [delivery_id] = re.findall(r'data-delivery-id="([0-9a-f-]+)"', deliveries.text)
-    sent = await client.post(f"/_sandbox/ui/deliveries/{delivery_id}/redeliver")
+    sent = await client.post(f"/_sandbox/ui/deliveries/{delivery_id}/redeliver", data=await csrf(client))
     assert sent.status_code == 303
     assert len(receiver.requests) == 2
     assert "attempt 2 at" in (await client.get("/_sandbox/ui/deliveries")).text
-    missing = await client.post("/_sandbox/ui/deliveries/nope/redeliver")
+    missing = await client.post("/_sandbox/ui/deliveries/nope/redeliver", data=await csrf(client))
     assert missing.headers["location"].endswith("No+delivery+nope")
 
 
@@ -121,7 +129,9 @@ async def test_with_an_admin_token_the_browser_logs_in(make_client: Callable[...
         assert wrong.status_code == 401 and "not the admin token" in wrong.text
         right = await client.post("/_sandbox/login", data={"token": "dash-admin-token"})
         assert right.status_code == 303
-        assert "passbox_admin=" in right.headers["set-cookie"] and "SameSite=strict" in right.headers["set-cookie"]
+        cookie = right.headers["set-cookie"]
+        assert "passbox_admin=" in cookie and "SameSite=strict" in cookie and "HttpOnly" in cookie
+        assert "dash-admin-token" not in cookie  # a session id, never the token
         assert (await client.get("/_sandbox/", headers=browser)).status_code == 200  # the cookie now opens it
         client.cookies.clear()
         assert (await client.get("/_sandbox/scenarios")).status_code == 401
@@ -139,5 +149,7 @@ async def test_broken_forms_get_a_clear_error_not_a_500(make_client: Callable[..
         admin = {**form, "Authorization": "Bearer dash-admin-token"}
         action = "/_sandbox/ui/seekpass/passbox-demo-client/dash-1/complete"
         assert (await client.post(action, content=b"persona=\xff", headers=admin)).status_code == 400
+        no_csrf = await client.post(action, content=b"persona=lee-nurse", headers=admin)
+        assert no_csrf.status_code == 403 and "CSRF" in no_csrf.json()["message"]
         too_big = b"persona=" + b"x" * (sandbox.settings.max_body_bytes + 1)
         assert (await client.post(action, content=too_big, headers=admin)).status_code == 413
