@@ -34,7 +34,7 @@ from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
 from sandbox.core.faults import FaultMiddleware, Faults
 from sandbox.core.fixtures import FixtureError, read_yaml_file
-from sandbox.core.http import ClockRefresh, SecurityHeaders
+from sandbox.core.http import HEADER_LIMIT, ClockRefresh, HeaderLimit, SecurityHeaders
 from sandbox.core.journal import Journal, JournalMiddleware
 from sandbox.core.operations import OperationIndex
 from sandbox.core.pages import Pages
@@ -207,11 +207,19 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         vendor = sandbox.vendor_for(path)
         return vendor.name if vendor is not None and vendor.name in vendors else None
 
+    def render_431(path: str) -> Response:
+        vendor = sandbox.vendor_for(path)
+        message = f"The request headers are larger than {HEADER_LIMIT} bytes"
+        if vendor is not None:
+            return vendor.render_status(431, message, None)
+        return JSONResponse({"error": "request_header_fields_too_large", "message": message}, status_code=431)
+
     def render_fault(vendor: str, status: int, message: str, headers: Mapping[str, str]) -> Response:
         return vendors[vendor].render_status(status, message, headers)
 
     middleware = [
         Middleware(SecurityHeaders),
+        Middleware(HeaderLimit, limit=HEADER_LIMIT, render=render_431),
         Middleware(ClockRefresh, clock=core.clock, shared=core.store.shared),
         Middleware(JournalMiddleware, journal=context.journal, index=index, clock=core.clock, vendor_for=vendor_name),
         Middleware(FaultMiddleware, faults=context.faults, index=index, vendor_for=vendor_name, render=render_fault),

@@ -101,6 +101,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", type=Path, help="YAML file of fault rules to start with (see the README)")
     parser.add_argument("--journal-size", type=int, help="requests kept in the journal (default: 1000)")
     parser.add_argument("--reload", action="store_true", help="restart when the code, specs or fixtures change")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print uvicorn's line per request (off: the journal, /_sandbox/requests, already shows traffic)",
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -212,6 +217,7 @@ def serve(args: argparse.Namespace) -> int:
     from sandbox.app import create_app
     from sandbox.core.fixtures import FixtureError
     from sandbox.core.store import StoreError
+    from sandbox.server import PROTOCOL, log_config
 
     overrides = {field: getattr(args, flag) for flag, field in SERVE_FLAGS.items()}
     if overrides["store_url"] is None and not os.environ.get(env_name("store_url")):
@@ -257,6 +263,10 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             log_level=args.log_level,
             workers=None if args.reload else args.workers,
+            http=PROTOCOL,
+            access_log=args.access_log,
+            log_config=log_config(),
+            proxy_headers=False,
             **reload,
         )
         return 0
@@ -270,7 +280,16 @@ def serve(args: argparse.Namespace) -> int:
             if not self.should_exit:
                 print(text, flush=True)
 
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=False,
+        http=PROTOCOL,
+        access_log=args.access_log,
+        log_config=log_config(),
+    )
     Server(config).run()
     return 0
 

@@ -58,6 +58,7 @@ ROUTING_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     429: "rate_limited",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     502: "bad_gateway",
     503: "service_unavailable",

@@ -8,10 +8,12 @@ its own envelope.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.core.clock import Clock
@@ -181,3 +183,24 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+HEADER_LIMIT = 32 * 1024  # bytes of header names and values a request may carry
+
+
+class HeaderLimit:
+    """Answer 431 (in the owning vendor's shape, from ``render(path)``) to a request whose
+    headers are over ``limit`` bytes, before anything else reads them."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, render: Callable[[str], Response]) -> None:
+        self.app = app
+        self.limit = limit
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) for name, value in scope.get("headers", []))
+            if size > self.limit:
+                await self.render(scope.get("path", ""))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
+from sandbox.server import PROTOCOL
+
 
 class _Server(uvicorn.Server):
     """uvicorn with a started event, so callers wait on it instead of sleeping."""
@@ -32,7 +34,10 @@ def free_port() -> int:
 def serve_in_thread(app: Starlette, log_level: str = "warning") -> tuple[Callable[[], None], str]:
     """Start ``app``; return a function that stops it, and its base URL."""
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on", http=PROTOCOL, access_log=False
+    )
+    server = _Server(config)
     thread = threading.Thread(target=server.run, name="passbox-server", daemon=True)
     thread.start()
     if not server.ready.wait(timeout=30):
