@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +24,7 @@ async def journal(request: Request) -> Response:
         operation=query_text(request, "operation", 100),
         path=query_text(request, "path", 300),
         limit=query_int(request, "limit", 100, 1, 1000) or 100,
+        offset=query_int(request, "offset", 0, 0, 1_000_000) or 0,
     )
     return JSONResponse(
         {
@@ -48,16 +51,16 @@ async def deliveries(request: Request) -> Response:
     tenant = query_text(request, "tenant", 160)
     event = query_text(request, "event", 100)
     status = query_text(request, "status", 20, ("pending", "delivered", "failed", "abandoned"))
-    limit_count = query_int(request, "limit", 100, 1, 1000) or 100
-    found = [
+    limit = query_int(request, "limit", 100, 1, 1000) or 100
+    offset = query_int(request, "offset", 0, 0, 1_000_000) or 0
+    matching = (
         delivery
-        for delivery in core.outbox.list(newest_first=True)
+        for delivery in core.outbox.list(tenant, newest_first=True)
         if vendor in (None, delivery.vendor)
-        and tenant in (None, delivery.tenant)
         and event in (None, delivery.event_type)
         and status in (None, delivery.status)
-    ]
-    return JSONResponse([delivery.to_dict() for delivery in found[:limit_count]])
+    )
+    return JSONResponse([delivery.to_dict() for delivery in itertools.islice(matching, offset, offset + limit)])
 
 
 async def delivery(request: Request) -> Response:

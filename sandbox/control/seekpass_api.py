@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox.control.http import body_of, context_of, query_text
+from sandbox.control.http import body_of, context_of, query_int, query_text
 from sandbox.control.views import partner_view, request_view
 from sandbox.core.errors import NotFound
 from sandbox.core.responses import JSONResponse
@@ -45,8 +45,11 @@ async def seekpass_requests(request: Request) -> Response:
     context = context_of(request)
     seekpass = context.seekpass
     client_id = query_text(request, "client_id", 128)
-    clients = [client_id] if client_id else list(seekpass.partners)
-    found = [req for cid in clients if cid in seekpass.partners for req in seekpass.list_requests(cid)]
+    limit = query_int(request, "limit", 100, 1, 1000) or 100
+    offset = query_int(request, "offset", 0, 0, 1_000_000) or 0
+    if client_id is not None and client_id not in seekpass.partners:
+        return JSONResponse([])
+    found = seekpass.requests_page(client_id, limit=limit, offset=offset)
     return JSONResponse([request_view(req) for req in found])
 
 

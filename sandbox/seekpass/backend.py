@@ -207,6 +207,12 @@ class SeekPassBackend:
     ) -> list[VerifyRequest]:
         return self._store.values(REQUESTS, tenant_of(client_id), newest_first=newest_first, limit=limit, offset=offset)
 
+    def requests_page(self, client_id: str | None, *, limit: int, offset: int = 0) -> list[VerifyRequest]:
+        """One partner's requests (or every partner's), oldest first."""
+        if client_id is not None:
+            return self.list_requests(client_id, limit=limit, offset=offset)
+        return [request for _, request in self._store.scan(REQUESTS, limit=limit, offset=offset)]
+
     def recent_requests(self, *, limit: int, offset: int = 0) -> list[VerifyRequest]:
         """Every partner's requests, newest first."""
         return [request for _, request in self._store.scan(REQUESTS, newest_first=True, limit=limit, offset=offset)]

@@ -617,6 +617,12 @@ class VerifyPassBackend:
         found = self._store.find(ACTIVITY, activity_id)
         return found[1] if found else None
 
+    def activity_page(self, account_id: str | None, *, limit: int, offset: int = 0) -> list[Activity]:
+        """One account's verifications (or every account's), oldest first."""
+        if account_id is not None:
+            return self.activity(account_id, limit=limit, offset=offset)
+        return [activity for _, activity in self._store.scan(ACTIVITY, limit=limit, offset=offset)]
+
     def recent_activity(self, *, limit: int, offset: int = 0) -> list[Activity]:
         """Every account's verifications, newest first."""
         return [activity for _, activity in self._store.scan(ACTIVITY, newest_first=True, limit=limit, offset=offset)]
