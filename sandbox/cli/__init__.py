@@ -1,13 +1,16 @@
 """The ``passbox`` command. Imported by nothing.
 
-``serve`` starts a sandbox; ``trigger``, ``listen``, ``requests`` and ``deliveries`` drive a
-running one over HTTP (``--url``, default http://127.0.0.1:8000); ``check-spec`` validates
-the bundled specs. Every error is one line on stderr and a non-zero exit, never a traceback.
+``serve`` starts a sandbox; ``trigger``, ``listen``, ``requests``, ``deliveries``,
+``redeliver``, ``reset``, ``clock`` and ``faults`` drive a running one over HTTP (``--url``,
+default http://127.0.0.1:8000); ``check-spec`` validates the bundled specs. Every error is one
+line on stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import ipaddress
 import os
 import socket
@@ -32,6 +35,52 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def package_version() -> str:
+    """The installed distribution's version, else the one in the checkout's pyproject.toml."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("passbox")
+    except PackageNotFoundError:
+        import tomllib
+
+        try:
+            with (Path(__file__).resolve().parents[2] / "pyproject.toml").open("rb") as file:
+                return str(tomllib.load(file)["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
+def environment_epilog() -> str:
+    """The PASSBOX_* variables serve reads (flags win over them), from the Settings fields."""
+    flags = {field: "--" + flag.replace("_", "-") for flag, field in SERVE_FLAGS.items()}
+    defaults = {
+        "store_url": "SQLite in --data-dir",
+        "fixtures_dir": "the bundled ones",
+        "applicant_token_ttl": "never",
+        "seed": "random, then kept in the store",
+        "secret_key": "random, then kept in the store",
+    }
+    rows = []
+    for field in dataclasses.fields(Settings):
+        if not field.compare:  # injected collaborators (clock, transport, error hook) have no variable
+            continue
+        default = defaults.get(field.name)
+        if default is None and field.default is not dataclasses.MISSING and field.default is not None:
+            default = _env_value(field.default)
+        rows.append((env_name(field.name), flags.get(field.name, ""), f"default: {default}" if default else ""))
+    rows.append(("PASSBOX_DATA_DIR", "--data-dir", f"default: ./{DEFAULT_DATA_DIR}/"))
+    width = max(len(name) for name, _, _ in rows)
+    lines = ["environment variables (a flag given wins over its variable):"]
+    lines += [f"  {name:<{width}}  {flag:<18}  {default}".rstrip() for name, flag, default in rows]
+    lines += [
+        "",
+        "the commands that talk to a running sandbox read PASSBOX_URL (--url) and PASSBOX_ADMIN_TOKEN",
+        "(--admin-token).",
+    ]
+    return "\n".join(lines)
+
+
 def build_parser() -> Parser:
     from sandbox.cli import remote
 
@@ -39,9 +88,14 @@ def build_parser() -> Parser:
         prog="passbox",
         description="A local sandbox of the SEEK Pass and VerifyPass identity-verification APIs.",
     )
+    parser.add_argument("--version", action="version", version=f"passbox {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser(
-        "serve", help="start the sandbox (the default command)", description="Start the sandbox."
+        "serve",
+        help="start the sandbox (the default command)",
+        description="Start the sandbox.",
+        epilog=environment_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_serve_arguments(serve)
     remote.add_commands(commands)
@@ -211,6 +265,22 @@ def _env_value(value: Any) -> str:
     return str(value)
 
 
+def check_port(host: str, port: int) -> None:
+    """Bind the address for a moment, as uvicorn will, so a busy port is one line, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind((host, port))
+    except OverflowError as exc:
+        raise CLIError(f"--port must be 0 to 65535, not {port}") from exc
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(f"port {port} is in use on {host}: try --port {port + 1}") from exc
+        reason = exc.strerror or str(exc)
+        raise CLIError(f"cannot listen on {host}:{port}: {reason}") from exc
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -235,6 +305,12 @@ def serve(args: argparse.Namespace) -> int:
             app.state.sandbox.core.store.close()
     except (FixtureError, ValueError, StoreError) as exc:
         raise CLIError(str(exc)) from exc
+    try:
+        check_port(args.host, args.port)
+    except CLIError:
+        if not separate:
+            app.state.sandbox.core.store.close()
+        raise
     if not is_loopback(args.host) and not settings.admin_token:
         # Loudly, on stderr too, where process supervisors look.
         print(f"passbox: WARNING: {args.host} is not loopback and there is no --admin-token", file=sys.stderr)
@@ -327,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `passbox` alone, or `passbox --port 9000`, means `passbox serve ...`.
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["serve", *argv]
     args = parser.parse_args(argv)
     try:

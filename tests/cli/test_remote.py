@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -19,6 +23,86 @@ from tests.helpers import free_port, live_server, receiver_server
 pytestmark = pytest.mark.live
 
 DEMO = {"grant_type": "client_credentials", "client_id": "passbox-demo-client", "client_secret": "passbox-demo-secret"}
+
+
+class Output:
+    """A child's output, read by a thread into a queue, so that every wait for a line is bounded
+    (a plain readline would hang the suite if the child never printed or never ended)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self._stream = process.stdout
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(process.stdout,), name="output", daemon=True)
+        self._thread.start()
+        self.seen: list[str] = []
+
+    def _read(self, stream: Iterator[str]) -> None:
+        try:
+            for line in stream:
+                self._lines.put(line.rstrip("\n"))
+        finally:
+            self._lines.put(None)
+
+    def close(self) -> None:
+        """Once the child has ended: let the reader see the end, then close the pipe (not while
+        the reader is still in a read, which a grandchild holding the pipe could cause)."""
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._stream.close()
+
+    def line(self, timeout: float = 20) -> str:
+        """The next line; fails (never hangs) if none comes within ``timeout`` or output ended."""
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output within {timeout}s; so far: {self.seen}") from None
+        if line is None:
+            self._lines.put(None)
+            raise AssertionError(f"the output ended; it was: {self.seen}")
+        self.seen.append(line)
+        return line
+
+    def until(self, found: Callable[[str], bool], timeout: float = 20) -> list[str]:
+        """Lines up to and including the first that ``found`` accepts."""
+        deadline = time.monotonic() + timeout
+        lines = []
+        while True:
+            lines.append(self.line(max(0.01, deadline - time.monotonic())))
+            if found(lines[-1]):
+                return lines
+
+    def rest(self, timeout: float = 20) -> list[str]:
+        """Every line until the output ends (the child exited or closed it)."""
+        deadline = time.monotonic() + timeout
+        lines = []
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"the output did not end within {timeout}s; so far: {self.seen}") from None
+            if line is None:
+                self._lines.put(None)
+                return lines
+            self.seen.append(line)
+            lines.append(line)
+
+
+@contextmanager
+def passbox_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], Output]]:
+    """``python -m sandbox ARGS`` with its stdout and stderr read as one stream; killed (and
+    reaped, with a timeout) on the way out if the test did not end it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output = Output(process)
+    try:
+        yield process, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=20)
+        output.close()
 
 
 @pytest.fixture
@@ -97,7 +181,7 @@ def test_requests_and_deliveries_tables(url: str, capsys: pytest.CaptureFixture[
     assert main(["deliveries", "--url", url]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:5] == ["ID", "TIME", "VENDOR", "EVENT", "STATUS"]
-    assert delivery["id"][:8] in table[1]
+    assert table[1].split()[0] == delivery["id"]  # whole, as passbox redeliver takes it
 
 
 def test_a_sandbox_that_is_not_running(capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,43 +202,34 @@ def test_the_admin_token_is_passed_on(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_listen_prints_forwards_and_cleans_up(url: str) -> None:
-    with receiver_server(status=202) as (forward_url, inbox):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "listen", "--url", url, "--forward-to", f"{forward_url}/app"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert process.stdout is not None
-        lines: list[str] = []
-        try:
-            for line in process.stdout:
-                lines.append(line.rstrip())
-                if line.startswith("Ready"):
-                    break
-            with httpx.Client(base_url=url, trust_env=False) as client:
-                hooks = client.get("/api/partner/v2/webhooks", headers=partner_headers(client)).json()
-                assert [hook["name"] for hook in hooks] == ["passbox listen"]
-                client.post("/_sandbox/verifypass/verifications", json={"widget_key": "demo-widget", "uid": "u-7"})
-            main_line = next(process.stdout).rstrip()
-            assert main_line.startswith("verifypass  verification")
-            assert "key=valid" in main_line and "uid=u-7" in main_line
-            assert main_line.endswith(f"-> {forward_url}/app [202]")
-            forwarded = inbox.get(timeout=10)
-            assert forwarded.path == "/app"
-            assert forwarded.headers["x-vfyps-key"] == "passbox-demo-key"
-            assert json.loads(forwarded.body)["data"][0]["uid"] == "u-7"
-            main(["trigger", "seekpass", "verified", "--url", url])
-            seekpass_line = next(process.stdout).rstrip()
-            assert seekpass_line.startswith("seekpass    vwsp_request.verified")
-            assert "signature=valid" in seekpass_line
-        finally:
-            process.send_signal(signal.SIGINT)
-            rest = process.stdout.read()
-            assert process.wait(timeout=20) == 0
-            process.stdout.close()
-        assert "Removed the SEEK Pass webhook" in rest
-        assert "Restored the VerifyPass account webhook (none)." in rest
+    """Stopped with SIGTERM, which listen treats as Ctrl-C: SIGINT would be lost on a suite
+    started with SIGINT ignored (in the background from a script), and the test would hang."""
+    with (
+        receiver_server(status=202) as (forward_url, inbox),
+        passbox_process("listen", "--url", url, "--forward-to", f"{forward_url}/app") as (process, output),
+    ):
+        output.until(lambda line: line.startswith("Ready"))
+        with httpx.Client(base_url=url, trust_env=False) as client:
+            hooks = client.get("/api/partner/v2/webhooks", headers=partner_headers(client)).json()
+            assert [hook["name"] for hook in hooks] == ["passbox listen"]
+            client.post("/_sandbox/verifypass/verifications", json={"widget_key": "demo-widget", "uid": "u-7"})
+        main_line = output.line()
+        assert main_line.startswith("verifypass  verification")
+        assert "key=valid" in main_line and "uid=u-7" in main_line
+        assert main_line.endswith(f"-> {forward_url}/app [202]")
+        forwarded = inbox.get(timeout=10)
+        assert forwarded.path == "/app"
+        assert forwarded.headers["x-vfyps-key"] == "passbox-demo-key"
+        assert json.loads(forwarded.body)["data"][0]["uid"] == "u-7"
+        main(["trigger", "seekpass", "verified", "--url", url])
+        seekpass_line = output.line()
+        assert seekpass_line.startswith("seekpass    vwsp_request.verified")
+        assert "signature=valid" in seekpass_line
+        process.send_signal(signal.SIGTERM)
+        rest = output.rest(timeout=20)
+        assert process.wait(timeout=20) == 0
+    assert any(line.startswith("Removed the SEEK Pass webhook") for line in rest)
+    assert "Restored the VerifyPass account webhook (none)." in rest
     with httpx.Client(base_url=url, trust_env=False) as client:
         assert client.get("/api/partner/v2/webhooks", headers=partner_headers(client)).json() == []
         assert client.get("/_sandbox/verifypass/accounts").json()[0]["webhook_url"] is None
