@@ -29,6 +29,7 @@ from sandbox.control import errors as control_errors
 from sandbox.control import routes as control_routes
 from sandbox.control.context import ControlContext
 from sandbox.control.guard import ControlGuardMiddleware, Guard
+from sandbox.core import docs
 from sandbox.core.clock import Clock
 from sandbox.core.errors import SandboxError, error_body
 from sandbox.core.fakedata import FakeData
@@ -197,11 +198,13 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
         settings=settings, seed=seed, core=core, specs=specs, vendors=vendors, control=control, context=context
     )
 
-    routes: list[BaseRoute] = [Route("/", index_page, methods=["GET"]), Route("/health", health, methods=["GET"])]
-    for spec in specs.values():
-        routes.extend(spec.routes())
+    # Vendor routes first: they take the traffic that has to be fast.
+    routes: list[BaseRoute] = []
     for vendor in [*vendors.values(), control]:
         routes.extend(vendor.routes)
+    routes += [Route("/", index_page, methods=["GET"]), Route("/health", health, methods=["GET"]), *docs.routes()]
+    for spec in specs.values():
+        routes.extend(spec.routes())
 
     def vendor_name(path: str) -> str | None:
         vendor = sandbox.vendor_for(path)
@@ -324,6 +327,8 @@ async def index_page(request: Request) -> Response:
         {
             "name": "passbox",
             "vendors": list(sandbox.vendors),
+            "docs": "/docs",
+            "dashboard": "/_sandbox/",
             "specs": {name: f"/specs/{name}.openapi.yaml" for name in sandbox.specs},
             "seed": sandbox.seed,
         }

@@ -206,6 +206,7 @@ def banner(settings: Settings, seed: int | None, host: str, port: int) -> str:
         "",
         "Control plane",
         f"  dashboard:  {url}/_sandbox/" + ("   (needs the admin token)" if settings.admin_token else ""),
+        f"  API docs:   {url}/docs   (all three specs, interactive, offline)",
         f"  API:        {url}/_sandbox/scenarios  clock  faults  requests  deliveries  reset",
         f"  spec:       {url}/specs/sandbox.openapi.yaml",
         f"  fixtures:   {settings.fixtures_dir}",

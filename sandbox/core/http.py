@@ -70,7 +70,9 @@ def parse_json(body: bytes) -> Any:
     except (ValueError, RecursionError) as exc:
         reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise BadRequest(f"Request body is not valid JSON: {reason}") from exc
-    check_json(value, escaped="\\u" in text)
+    escaped = "\\u" in text
+    if escaped or text.count("[") + text.count("{") > MAX_DEPTH:  # else it cannot nest too deep
+        check_json(value, escaped=escaped)
     return value
 
 

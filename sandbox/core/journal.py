@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -110,7 +111,7 @@ class Entry:
             "at": isoformat_z(self.at, micro=True),
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": redact_query(self.query) if self.query else "",
             "vendor": self.vendor,
             "operation": self.operation,
             "tenant": self.tenant,
@@ -128,14 +129,21 @@ BATCH = 64
 
 
 class Journal:
+    """The last ``size`` entries. On a shared store they are records (every replica sees all
+    traffic), written in batches; on a private (memory) store, a bounded deque in the app."""
+
     def __init__(self, store: Store, size: int) -> None:
         self.size = size
         self._store = store
         self._buffer: list[Entry] = []
+        self._local: deque[Entry] | None = None if store.shared else deque(maxlen=size)
 
     def add(self, entry: Entry) -> None:
+        if self._local is not None:
+            self._local.append(dataclasses.replace(entry, id=self._store.incr("journal")))
+            return
         self._buffer.append(entry)
-        if not self._store.shared or len(self._buffer) >= BATCH:
+        if len(self._buffer) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
@@ -149,11 +157,21 @@ class Journal:
                 self._store.put(JOURNAL, entry.tenant or GLOBAL, str(number), dataclasses.replace(entry, id=number))
             self._store.trim(JOURNAL, self.size)
 
+    def _newest_first(self) -> Iterator[Entry]:
+        if self._local is not None:
+            return reversed(self._local)
+        self.flush()
+        return (entry for _, entry in self._store.scan(JOURNAL, newest_first=True))
+
     def __len__(self) -> int:
+        if self._local is not None:
+            return len(self._local)
         self.flush()
         return self._store.count(JOURNAL)
 
     def get(self, entry_id: int) -> Entry | None:
+        if self._local is not None:
+            return next((entry for entry in self._local if entry.id == entry_id), None)
         self.flush()
         found = self._store.find(JOURNAL, str(entry_id))
         return found[1] if found else None
@@ -171,10 +189,9 @@ class Journal:
         offset: int = 0,
     ) -> list[Entry]:
         """Newest first (``offset`` matching entries skipped)."""
-        self.flush()
         found: list[Entry] = []
         skip = offset
-        for _, entry in self._store.scan(JOURNAL, newest_first=True):
+        for entry in self._newest_first():
             if (
                 (vendor is None or entry.vendor == vendor)
                 and (tenant is None or entry.tenant == tenant)
@@ -192,8 +209,14 @@ class Journal:
         return found
 
     def clear(self, tenant: str | None = None) -> None:
-        """Drop buffered entries (the store's own reset removes the written ones)."""
-        self._buffer = [entry for entry in self._buffer if tenant is not None and entry.tenant != tenant]
+        """Drop buffered (or, on a private store, kept) entries; the store's own reset removes
+        the written ones."""
+        keep = [] if tenant is None else [entry for entry in self._buffer if entry.tenant != tenant]
+        self._buffer = keep
+        if self._local is not None:
+            kept = [] if tenant is None else [entry for entry in self._local if entry.tenant != tenant]
+            self._local.clear()
+            self._local.extend(kept)
 
 
 class JournalMiddleware:
@@ -264,7 +287,7 @@ class JournalMiddleware:
                     at=at,
                     method=scope["method"],
                     path=path[:2048],
-                    query=redact_query(scope.get("query_string", b"")[:2048].decode("latin-1")),
+                    query=scope.get("query_string", b"")[:2048].decode("latin-1"),
                     vendor=vendor,
                     operation=operation.operation_id if operation else None,
                     tenant=state.get(TENANT) if isinstance(state, dict) else None,

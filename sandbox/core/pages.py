@@ -23,6 +23,7 @@ class Pages:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # templates never change under a running app (--reload restarts it)
         )
 
     def render_text(self, name: str, **context: Any) -> str:

@@ -28,6 +28,7 @@ GRANT_TYPE = "client_credentials"
 REQUIRED_CLAIMS = ["iat", "exp", "jti", "iss", "sub", "scope"]
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="SEEK Pass"'}
 LEEWAY = 30  # seconds of clock skew allowed on iat/nbf/exp
+VERIFIED_CACHE = 4096  # verified tokens whose claims are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Claims:
     issued_at: int
     expires_at: int
     jti: str
+    not_before: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,7 @@ class AccessTokens:
         self._clock = clock
         self._rng = rng
         self.ttl = ttl
+        self._verified: dict[str, Claims] = {}
 
     def issue(self, partner: Partner, scopes: tuple[str, ...]) -> dict[str, Any]:
         now = self._clock.unix()
@@ -177,6 +180,30 @@ class AccessTokens:
         }
 
     def verify(self, token: str) -> Claims:
+        """The claims of a token this server signed, valid now. A verified token's claims are
+        cached (bounded), so the signature is checked once; the time checks run every time."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            self._check_times(cached.issued_at, cached.not_before, cached.expires_at)
+            return cached
+        claims = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = claims
+        return claims
+
+    def _check_times(self, iat: int, nbf: int, exp: int) -> None:
+        now = self._clock.unix()
+        if now >= exp:
+            raise InvalidToken("The access token expired")
+        # Not valid yet (issued "in the future", e.g. while the sandbox clock was ahead and has
+        # since been released), or valid for longer than any token this server issues.
+        if iat > now + LEEWAY or nbf > now + LEEWAY:
+            raise InvalidToken("The access token is not valid yet")
+        if exp - iat > self.ttl + LEEWAY:
+            raise InvalidToken("The access token claims a longer lifetime than this server issues")
+
+    def _decode(self, token: str) -> Claims:
         try:
             payload = jwt.decode(
                 token,
@@ -204,19 +231,12 @@ class AccessTokens:
             raise InvalidToken("The access token has malformed time claims")
         if not isinstance(payload["sub"], str) or not isinstance(payload["scope"], str):
             raise InvalidToken("The access token has malformed claims")
-        now = self._clock.unix()
-        if now >= exp:
-            raise InvalidToken("The access token expired")
-        # Not valid yet (issued "in the future", e.g. while the sandbox clock was ahead and has
-        # since been released), or valid for longer than any token this server issues.
-        if iat > now + LEEWAY or nbf > now + LEEWAY:
-            raise InvalidToken("The access token is not valid yet")
-        if exp - iat > self.ttl + LEEWAY:
-            raise InvalidToken("The access token claims a longer lifetime than this server issues")
+        self._check_times(iat, nbf, exp)
         return Claims(
             client_id=payload["sub"],
             scopes=frozenset(payload["scope"].split()),
             issued_at=iat,
             expires_at=exp,
             jti=str(payload["jti"]),
+            not_before=nbf,
         )

@@ -273,20 +273,25 @@ class MemoryStore:
         found = [timer for timer in self._timers.values() if tenant is None or timer.tenant == tenant]
         return sorted(found, key=lambda timer: (timer.due, self._timer_seq[(timer.tenant, timer.key)]))
 
+    def _live(self, entry: tuple[float, int, str, str, int]) -> bool:
+        timer = self._timers.get((entry[2], entry[3]))
+        return timer is not None and timer.claim == entry[4] and timer.due == entry[0]
+
     def _live_heap(self) -> None:
-        while self._due:
-            due, _, tenant, key, claim = self._due[0]
-            timer = self._timers.get((tenant, key))
-            if timer is not None and timer.claim == claim and timer.due == due:
-                return
+        """Drop stale entries at the top, and rebuild when most of the heap is stale (timers
+        cancelled or rescheduled leave their old entries behind)."""
+        while self._due and not self._live(self._due[0]):
             heapq.heappop(self._due)
+        if len(self._due) > 64 and len(self._due) > 2 * len(self._timers):
+            self._due = [entry for entry in self._due if self._live(entry)]
+            heapq.heapify(self._due)
 
     def next_due(self, wall: float) -> float | None:
         with self._lock:
-            soonest: float | None = None
             self._live_heap()
-            if self._due and not self._leases:
-                return self._due[0][0]
+            if not self._leases:
+                return self._due[0][0] if self._due else None
+            soonest: float | None = None
             for at, timer in self._timers.items():
                 lease = self._leases.get(at)
                 if (lease is None or lease <= wall) and (soonest is None or timer.due < soonest):
@@ -296,22 +301,23 @@ class MemoryStore:
     def claim_due(self, now: float, wall: float, lease: float, owner: str, limit: int = 100) -> list[Timer]:
         with self._lock:
             claimed: list[Timer] = []
-            self._live_heap()
-            if not self._leases:
-                candidates = [entry for entry in heapq.nsmallest(limit * 2, self._due) if entry[0] <= now]
-                keys = [(tenant, key) for _, _, tenant, key, _ in candidates]
-            else:
-                keys = [(timer.tenant, timer.key) for timer in self.timers() if timer.due <= now]
-            for at in dict.fromkeys(keys):
-                timer = self._timers.get(at)
-                held = self._leases.get(at)
-                if timer is None or timer.due > now or (held is not None and held > wall):
+            held: list[tuple[float, int, str, str, int]] = []
+            while self._due and self._due[0][0] <= now and len(claimed) < limit:
+                entry = heapq.heappop(self._due)
+                if not self._live(entry):
                     continue
+                at = (entry[2], entry[3])
+                current = self._leases.get(at)
+                if current is not None and current > wall:
+                    held.append(entry)  # claimed by a worker whose lease still runs
+                    continue
+                timer = self._timers[at]
                 taken = replace(timer, claim=timer.claim + 1)
                 self._set_timer(taken, at, wall + lease)
                 claimed.append(taken)
-                if len(claimed) >= limit:
-                    break
+            for entry in held:
+                heapq.heappush(self._due, entry)
+            self._live_heap()
             return claimed
 
     def finish(self, timer: Timer) -> bool:
