@@ -59,7 +59,12 @@ async def test_the_alias_path_answers_the_same(client: httpx.AsyncClient) -> Non
     await submit(client)
     a = await client.get(REPORT, headers={"key": DEMO_KEY})
     b = await client.get("/api/v2/activity", headers={"key": DEMO_KEY})
+    assert a.status_code == b.status_code == 200
+    assert a.json()["count"] == 1  # a real report, not two identical errors
     assert a.json() == b.json()
+    bad = await client.get("/api/v2/activity", headers={"key": "wrong"})
+    assert bad.status_code == 401
+    assert bad.json() == {"error": "Invalid auth credentials."}
 
 
 async def test_an_empty_report(client: httpx.AsyncClient) -> None:
@@ -84,7 +89,9 @@ async def test_accounts_never_see_each_others_activity(client: httpx.AsyncClient
     assert [r["widget_key"] for r in mine["data"]] == ["demo-widget"]  # type: ignore[index]
     assert [r["widget_key"] for r in theirs["data"]] == ["other-widget"]  # type: ignore[index]
     filtered = await report(client, key=OTHER_KEY, widget_key="demo-widget")
-    assert filtered["count"] == 0
+    assert filtered == {"count": 0, "maxPage": 1, "data": []}
+    searched = await report(client, key=OTHER_KEY, search="jane.doe@example.com")
+    assert [r["widget_key"] for r in searched["data"]] == ["other-widget"]  # type: ignore[index]
 
 
 async def test_filters(client: httpx.AsyncClient, clock: Clock) -> None:
@@ -169,3 +176,4 @@ async def test_invalid_parameters_are_422(client: httpx.AsyncClient, params: dic
 async def test_the_key_is_checked_before_the_parameters(client: httpx.AsyncClient) -> None:
     response = await client.get(REPORT, params={"page": "zero"}, headers={"key": "bad"})
     assert response.status_code == 401
+    assert response.json() == {"error": "Invalid auth credentials."}
