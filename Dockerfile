@@ -17,6 +17,7 @@ WORKDIR /src
 # Only what the wheel needs (see [tool.hatch.build.targets.wheel] in pyproject.toml).
 COPY pyproject.toml pyproject.toml
 COPY README.md README.md
+COPY LICENSE LICENSE
 COPY sandbox sandbox
 COPY clients clients
 COPY specs specs

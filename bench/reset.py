@@ -20,9 +20,9 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox.app import create_app
-from sandbox.core.clock import Clock
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.clock import Clock
+from passbox.settings import Settings
 
 
 def populate(app: Starlette, count: int) -> None:

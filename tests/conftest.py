@@ -21,10 +21,10 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from starlette.applications import Starlette
 
-from sandbox.app import Sandbox, create_app, load_specs
-from sandbox.core.clock import Clock
-from sandbox.core.specs import Spec
-from sandbox.settings import Settings
+from passbox.app import Sandbox, create_app, load_specs
+from passbox.core.clock import Clock
+from passbox.core.specs import Spec
+from passbox.settings import Settings
 from tests.postgres_server import PostgresServer, find_pg_bin, postgres_url_from_env
 
 # No example database: every run (here or in CI) generates from the seed alone, and a failure

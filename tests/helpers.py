@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from sandbox.testing.server import free_port, serve_in_thread
+from passbox.testing.server import free_port, serve_in_thread
 
 __all__ = ["Received", "free_port", "live_server", "receiver_server"]
 

@@ -15,11 +15,11 @@ import yaml
 from openapi_spec_validator import validate
 from starlette.applications import Starlette
 
-from sandbox.app import create_app
-from sandbox.core.clock import Clock
-from sandbox.core.fixtures import FixtureError
-from sandbox.core.resources import default_fixtures_dir, specs_dir
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.clock import Clock
+from passbox.core.fixtures import FixtureError
+from passbox.core.resources import default_fixtures_dir, specs_dir
+from passbox.settings import Settings
 from tests.conftest import BASE_URL, START, get_token
 from tests.seekpass.helpers import complete, create
 

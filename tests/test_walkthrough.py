@@ -2,7 +2,7 @@
 
 The bash blocks of "SEEK Pass in five requests", "VerifyPass in four steps" and "Control plane"
 run, unedited and in order, as one ``set -euo pipefail`` script against a real ``passbox serve``
-(``python -m sandbox serve``): every ``curl`` in them has ``-f``, so any error status stops the
+(``python -m passbox serve``): every ``curl`` in them has ``-f``, so any error status stops the
 script, and ``passbox listen`` (started in the background by the walkthrough) must print every
 delivery with a valid signature or key.
 """
@@ -69,7 +69,7 @@ def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
         [
             str(VENV_BIN / "python"),
             "-m",
-            "sandbox",
+            "passbox",
             "serve",
             "--store",
             "memory://",

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server, receiver_server
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]

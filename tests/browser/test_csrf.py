@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.browser.test_browser import partner
 from tests.helpers import live_server
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -120,7 +120,7 @@ def test_the_page_init_script_and_assets_over_plain_http(docs_url: str) -> None:
 
 
 def test_the_docs_are_linked_from_the_index_the_dashboard_and_the_banner(docs_url: str) -> None:
-    from sandbox.cli import banner
+    from passbox.cli import banner
 
     assert httpx.get(f"{docs_url}/", trust_env=False).json()["docs"] == "/docs"
     assert 'href="/docs"' in httpx.get(f"{docs_url}/_sandbox/", trust_env=False).text

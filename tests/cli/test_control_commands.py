@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.cli import build_parser, main
-from sandbox.settings import Settings, env_name
+from passbox.app import create_app
+from passbox.cli import build_parser, main
+from passbox.settings import Settings, env_name
 from tests.cli.test_remote import DEMO, partner_headers, passbox_process
 from tests.helpers import free_port, live_server, receiver_server
 
@@ -63,14 +63,14 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 0
     assert capsys.readouterr().out == f"passbox {version('passbox')}\n"
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--version"], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-m", "passbox", "--version"], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == f"passbox {version('passbox')}"
 
 
 def test_serve_help_lists_the_environment_variables() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "serve", "--help"], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-m", "passbox", "serve", "--help"], capture_output=True, text=True, timeout=60, check=True
     )
     out = result.stdout
     assert "environment variables" in out

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.cli import main
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.cli import main
+from passbox.settings import Settings
 from tests.helpers import free_port, live_server, receiver_server
 
 pytestmark = pytest.mark.live
@@ -90,10 +90,10 @@ class Output:
 
 @contextmanager
 def passbox_process(*args: str) -> Iterator[tuple[subprocess.Popen[str], Output]]:
-    """``python -m sandbox ARGS`` with its stdout and stderr read as one stream; killed (and
+    """``python -m passbox ARGS`` with its stdout and stderr read as one stream; killed (and
     reaped, with a timeout) on the way out if the test did not end it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "passbox", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output = Output(process)
     try:

@@ -1,4 +1,4 @@
-"""The passbox command: help, banner, errors, and a real start of `python -m sandbox`."""
+"""The passbox command: help, banner, errors, and a real start of `python -m passbox`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.cli import banner, main
-from sandbox.settings import Settings
+from passbox.cli import banner, main
+from passbox.settings import Settings
 from tests.helpers import free_port
 
 
@@ -70,7 +70,7 @@ def test_settings_from_the_environment() -> None:
 
 def test_help() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "serve", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "passbox", "serve", "--help"], capture_output=True, text=True, check=True
     )
     for flag in (
         "--host",
@@ -89,7 +89,7 @@ def test_python_m_sandbox_serves_with_sqlite_in_the_data_dir(tmp_path: Path) -> 
     """No --store: state goes to ./.passbox/passbox.db (created on first run), as the banner says."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--seed", "7", "--log-level", "warning"],
+        [sys.executable, "-m", "passbox", "--port", str(port), "--seed", "7", "--log-level", "warning"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -150,7 +150,7 @@ def test_serve_reload_starts_a_reloading_server() -> None:
         [
             sys.executable,
             "-m",
-            "sandbox",
+            "passbox",
             "serve",
             "--reload",
             "--port",
@@ -184,7 +184,7 @@ def test_serve_reload_starts_a_reloading_server() -> None:
 
 def test_a_store_keeps_its_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = f"sqlite:///{tmp_path / 'state.db'}"
-    from sandbox.app import create_app
+    from passbox.app import create_app
 
     create_app(Settings(store_url=store, seed=5)).state.sandbox.core.store.close()
     assert main(["serve", "--store", store, "--seed", "6", "--port", "1"]) == 1

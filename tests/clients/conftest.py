@@ -28,12 +28,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from clients.seekpass import AsyncSeekPassClient, RetryPolicy, SeekPassClient
-from clients.verifypass import AsyncVerifyPassClient, VerifyPassClient
-from sandbox.app import Sandbox, create_app
-from sandbox.core.clock import Clock
-from sandbox.core.specs import Spec
-from sandbox.settings import Settings
+from passbox.app import Sandbox, create_app
+from passbox.core.clock import Clock
+from passbox.core.specs import Spec
+from passbox.settings import Settings
+from passbox_clients.seekpass import AsyncSeekPassClient, RetryPolicy, SeekPassClient
+from passbox_clients.verifypass import AsyncVerifyPassClient, VerifyPassClient
 from tests.conftest import BASE_URL, DEMO_CLIENT, Receiver
 from tests.contract.spec_check import AsyncValidatingTransport, ContractChecker, ValidatingTransport
 from tests.helpers import live_server

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server
 
 README = Path(__file__).resolve().parents[2] / "clients" / "README.md"
@@ -20,8 +20,8 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 
 def test_the_readme_has_examples_for_both_vendors() -> None:
     assert len(BLOCKS) == 4
-    assert sum("clients.seekpass" in block for block in BLOCKS) == 2
-    assert sum("clients.verifypass" in block for block in BLOCKS) == 2
+    assert sum("passbox_clients.seekpass" in block for block in BLOCKS) == 2
+    assert sum("passbox_clients.verifypass" in block for block in BLOCKS) == 2
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"example-{n}" for n in range(1, len(BLOCKS) + 1)])

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server
 
 ROOT = Path(__file__).resolve().parents[2]

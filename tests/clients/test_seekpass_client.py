@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from clients.seekpass import (
+from passbox.core.clock import Clock
+from passbox_clients.seekpass import (
     NO_RETRIES,
     AuthenticationError,
     NotFoundError,
@@ -23,7 +24,6 @@ from clients.seekpass import (
     VerificationRequest,
     WebhookWithSecret,
 )
-from sandbox.core.clock import Clock
 from tests.clients.conftest import NoSleep, Target, browse, run
 from tests.conftest import READONLY_CLIENT
 

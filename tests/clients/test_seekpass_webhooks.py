@@ -1,4 +1,4 @@
-"""clients.seekpass.webhooks: verify() breaks on exactly one wrong thing at a time; the
+"""passbox_clients.seekpass.webhooks: verify() breaks on exactly one wrong thing at a time; the
 Deduplicator; and real deliveries from the sandbox, checked against the spec's webhooks."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from clients.errors import WebhookVerificationError
-from clients.seekpass import WebhookEvent
-from clients.seekpass.webhooks import Deduplicator, sign, verify
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
+from passbox_clients.errors import WebhookVerificationError
+from passbox_clients.seekpass import WebhookEvent
+from passbox_clients.seekpass.webhooks import Deduplicator, sign, verify
 from tests.conftest import Receiver, Wall
 from tests.contract.spec_check import ContractChecker
 from tests.seekpass.helpers import complete, create, verified_with_webhook

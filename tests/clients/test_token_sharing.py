@@ -22,10 +22,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from clients.seekpass import NO_RETRIES, AsyncSeekPassClient, SeekPassClient, TransportError
-from clients.seekpass.auth import TOKEN_PATH
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
+from passbox_clients.seekpass import NO_RETRIES, AsyncSeekPassClient, SeekPassClient, TransportError
+from passbox_clients.seekpass.auth import TOKEN_PATH
 from tests.conftest import BASE_URL, DEMO_CLIENT
 from tests.contract.spec_check import AsyncValidatingTransport, ContractChecker, ValidatingTransport
 from tests.helpers import live_server

@@ -13,8 +13,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from clients.errors import WebhookVerificationError
-from clients.verifypass import (
+from passbox.core.clock import Clock
+from passbox.verifypass.backend import WidgetVisit
+from passbox_clients.errors import WebhookVerificationError
+from passbox_clients.verifypass import (
     AuthenticationError,
     RateLimitedError,
     ValidationError,
@@ -23,8 +25,6 @@ from clients.verifypass import (
     parse_webhook,
     verify_webhook,
 )
-from sandbox.core.clock import Clock
-from sandbox.verifypass.backend import WidgetVisit
 from tests.clients.conftest import NoSleep, Target, browse, collect, run
 from tests.conftest import Receiver
 from tests.contract.spec_check import ContractChecker

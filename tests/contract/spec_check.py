@@ -21,7 +21,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from sandbox.core.resources import load_yaml, specs_dir
+from passbox.core.resources import load_yaml, specs_dir
 
 PREFIXES = {"/api/partner/": "seekpass", "/api/v2/": "verifypass", "/_sandbox/": "sandbox"}
 

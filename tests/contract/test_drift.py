@@ -16,10 +16,10 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route, Router
 
-from sandbox.app import create_app
-from sandbox.control.dashboard import is_dashboard
-from sandbox.core.resources import load_yaml, specs_dir
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.control.dashboard import is_dashboard
+from passbox.core.resources import load_yaml, specs_dir
+from passbox.settings import Settings
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 

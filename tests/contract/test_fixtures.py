@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from sandbox.core import personas
-from sandbox.core.fixtures import validate_fixture
-from sandbox.core.resources import default_fixtures_dir, load_yaml
-from sandbox.seekpass import fixtures as seekpass_fixtures
-from sandbox.verifypass import fixtures as verifypass_fixtures
+from passbox.core import personas
+from passbox.core.fixtures import validate_fixture
+from passbox.core.resources import default_fixtures_dir, load_yaml
+from passbox.seekpass import fixtures as seekpass_fixtures
+from passbox.verifypass import fixtures as verifypass_fixtures
 
 # The fixture files the sandbox reads, and the schema each one feeds.
 SCHEMAS: dict[str, dict[str, Any]] = {

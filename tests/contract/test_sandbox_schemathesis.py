@@ -6,9 +6,9 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from sandbox.app import create_app
-from sandbox.core.clock import Clock
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.clock import Clock
+from passbox.settings import Settings
 from tests.conftest import START
 
 APP = create_app(Settings(seed=20261122, clock=Clock.frozen(START)))

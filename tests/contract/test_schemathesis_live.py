@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server
 
 pytestmark = pytest.mark.live

@@ -12,9 +12,9 @@ import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from sandbox.app import create_app
-from sandbox.core.clock import Clock
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.clock import Clock
+from passbox.settings import Settings
 from tests.conftest import START
 
 # schemathesis registers many webhooks; a high per-client cap keeps creation reachable.

@@ -46,7 +46,7 @@ async def test_without_an_admin_token_the_control_plane_is_open(make_client: Cal
 
 
 def test_a_short_admin_token_is_refused() -> None:
-    from sandbox.settings import Settings
+    from passbox.settings import Settings
 
     with pytest.raises(ValueError, match="at least 8 characters"):
         Settings(admin_token="short")

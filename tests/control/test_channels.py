@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
 from tests.conftest import Receiver
 from tests.seekpass.helpers import create, open_app, submit
 from tests.verifypass.helpers import make_token

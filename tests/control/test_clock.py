@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
 from tests.conftest import Receiver, get_token
 from tests.seekpass.helpers import create
 from tests.verifypass.helpers import make_token, submit

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from clients.errors import WebhookVerificationError
-from clients.seekpass import AsyncSeekPassClient, RetryPolicy
-from clients.seekpass.webhooks import verify
-from clients.verifypass import AsyncVerifyPassClient
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
+from passbox_clients.errors import WebhookVerificationError
+from passbox_clients.seekpass import AsyncSeekPassClient, RetryPolicy
+from passbox_clients.seekpass.webhooks import verify
+from passbox_clients.verifypass import AsyncVerifyPassClient
 from tests.clients.conftest import NoSleep
 from tests.conftest import BASE_URL, DEMO_CLIENT, Receiver, get_token
 from tests.seekpass.helpers import verified_with_webhook
@@ -165,9 +165,9 @@ async def test_faults_from_a_file_at_startup_and_after_a_reset(tmp_path: Path, m
     ],
 )
 def test_a_bad_fault_file_stops_startup_with_one_clear_line(tmp_path: Path, text: str | None, message: str) -> None:
-    from sandbox.app import create_app
-    from sandbox.core.fixtures import FixtureError
-    from sandbox.settings import Settings
+    from passbox.app import create_app
+    from passbox.core.fixtures import FixtureError
+    from passbox.settings import Settings
 
     path = tmp_path / "faults.yaml"
     if text is not None:

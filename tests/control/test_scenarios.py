@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox.core.personas import load_personas
-from sandbox.core.resources import default_fixtures_dir
-from sandbox.seekpass import scenarios as seekpass_scenarios
-from sandbox.verifypass import scenarios as verifypass_scenarios
+from passbox.core.personas import load_personas
+from passbox.core.resources import default_fixtures_dir
+from passbox.seekpass import scenarios as seekpass_scenarios
+from passbox.verifypass import scenarios as verifypass_scenarios
 
 PERSONAS = load_personas(default_fixtures_dir())
 COMMUNITIES = ["mil", "fir", "tea"]

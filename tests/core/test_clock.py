@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sandbox.core.clock import Clock, isoformat_z
+from passbox.core.clock import Clock, isoformat_z
 
 
 def test_frozen_clock_stands_still_until_advanced() -> None:

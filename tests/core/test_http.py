@@ -1,8 +1,8 @@
 import pytest
 from starlette.requests import Request
 
-from sandbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from sandbox.core.http import parse_form, parse_json, read_body, read_json
+from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from passbox.core.http import parse_form, parse_json, read_body, read_json
 
 
 def make_request(body: bytes, headers: dict[str, str] | None = None, chunks: int = 1) -> Request:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.core.operations import OperationIndex
+from passbox.core.operations import OperationIndex
 
 DOCUMENTS = {
     "acme": {

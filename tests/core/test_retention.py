@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sandbox.core.clock import Clock
-from sandbox.core.webhooks import DELIVERIES
-from sandbox.seekpass.backend import REQUESTS, SESSIONS
+from passbox.core.clock import Clock
+from passbox.core.webhooks import DELIVERIES
+from passbox.seekpass.backend import REQUESTS, SESSIONS
 from tests.conftest import get_token
 from tests.seekpass.helpers import create
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from sandbox.core.clock import Clock
-from sandbox.core.scheduler import Scheduler
-from sandbox.core.store import MemoryStore, Store, Timer, open_store
+from passbox.core.clock import Clock
+from passbox.core.scheduler import Scheduler
+from passbox.core.store import MemoryStore, Store, Timer, open_store
 
 
 @pytest.fixture

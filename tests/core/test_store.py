@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sandbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
+from passbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
 
 
 @dataclass(frozen=True, slots=True)

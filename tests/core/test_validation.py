@@ -1,5 +1,5 @@
-from sandbox.core.errors import FieldError
-from sandbox.core.validation import SchemaValidators, field_path
+from passbox.core.errors import FieldError
+from passbox.core.validation import SchemaValidators, field_path
 
 SPEC = {
     "components": {

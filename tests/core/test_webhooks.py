@@ -7,11 +7,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from sandbox.core.clock import Clock
-from sandbox.core.rand import Rand
-from sandbox.core.scheduler import Scheduler
-from sandbox.core.store import MemoryStore
-from sandbox.core.webhooks import Delivery, Outbox, Prepared, RetryPolicy
+from passbox.core.clock import Clock
+from passbox.core.rand import Rand
+from passbox.core.scheduler import Scheduler
+from passbox.core.store import MemoryStore
+from passbox.core.webhooks import Delivery, Outbox, Prepared, RetryPolicy
 from tests.conftest import Receiver, Wall
 
 BODY = b'{"event_id":"e1","type":"demo"}'

@@ -24,7 +24,7 @@ START_TIMEOUT = 60.0
 
 @dataclass
 class Served:
-    """One ``python -m sandbox serve`` process on a free port."""
+    """One ``python -m passbox serve`` process on a free port."""
 
     process: subprocess.Popen[str]
     url: str
@@ -60,7 +60,7 @@ def serve(store: str, *args: str, env: dict[str, str] | None = None, seed: int =
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PASSBOX_")}
     environment.update(env or {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--store", store, "--port", str(port), "--seed", str(seed),
+        [sys.executable, "-m", "passbox", "serve", "--store", store, "--port", str(port), "--seed", str(seed),
          "--log-level", "warning", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

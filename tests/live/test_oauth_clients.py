@@ -14,8 +14,8 @@ from oauthlib.oauth2 import BackendApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.conftest import DEMO_CLIENT
 from tests.helpers import live_server
 

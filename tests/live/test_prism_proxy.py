@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.core.resources import specs_dir
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.resources import specs_dir
+from passbox.settings import Settings
 from tests.helpers import free_port, live_server
 
 pytestmark = pytest.mark.live

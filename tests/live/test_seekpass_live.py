@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.seekpass.signing import signature
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.seekpass.signing import signature
+from passbox.settings import Settings
 from tests.helpers import Received, live_server, receiver_server
 
 pytestmark = pytest.mark.live
@@ -111,7 +111,7 @@ def test_after_time_travel_a_receiver_checking_freshness_by_its_own_clock_accept
     """X-Timestamp is the wall-clock time of the attempt (as Stripe signs test-clock events);
     the event body keeps sandbox time. The reference receiver applies the documented 900 s
     check against the real clock."""
-    from clients.seekpass.webhooks import verify
+    from passbox_clients.seekpass.webhooks import verify
 
     app = create_app(Settings(seed=606))
     with (

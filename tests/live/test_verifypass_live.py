@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server, receiver_server
 
 pytestmark = pytest.mark.live

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ import httpx
 import pytest
 import yaml
 
-from sandbox.settings import Settings
+from passbox.settings import Settings
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +188,9 @@ def test_the_image_copies_everything_the_wheel_is_built_from() -> None:
     wheel = project["tool"]["hatch"]["build"]["targets"]["wheel"]
     needed = {"pyproject.toml", project["project"]["readme"], *wheel["packages"], *wheel["force-include"]}
     copied = {source.rstrip("/") for i in only(dockerfile(), "COPY") for source in copy_sources(i)[0]}
-    assert needed <= copied
+    # A path is copied when it, or a folder holding it (sandbox/ for sandbox/passbox), is.
+    missing = {path for path in needed if not any(path == c or path.startswith(c + "/") for c in copied)}
+    assert missing == set()
     if (ROOT / "LICENSE").exists():
         assert "LICENSE" in copied
     words = pip_install_step(dockerfile())
@@ -360,6 +363,10 @@ def test_the_install_steps_in_a_clean_virtualenv_give_a_serving_passbox(tmp_path
             assert client.get("/health").json() == {"status": "ok"}
             assert client.get("/specs/seekpass.openapi.yaml").status_code == 200
 
+        # A partner project with its own `clients` and `sandbox` packages: the installed names
+        # cannot collide with them (issue 14.1). The README's client example and the plugin run.
+        partner_project(tmp_path / "partner", python, port, env)
+
         # The image's HEALTHCHECK, run with the virtualenv's python (as the image's own).
         healthy = subprocess.run(check, env=env, capture_output=True, text=True, timeout=30, check=False)
         assert healthy.returncode == 0, healthy.stderr
@@ -378,3 +385,47 @@ def test_the_install_steps_in_a_clean_virtualenv_give_a_serving_passbox(tmp_path
         stderr.close()
     # And it fails once nothing answers, so exit code 0 above meant something.
     assert subprocess.run(check, env=env, capture_output=True, timeout=30, check=False).returncode != 0
+
+
+CLIENT_README = ROOT / "clients" / "README.md"
+PLUGIN_TEST = """
+def test_the_plugin_runs_next_to_a_local_sandbox_package(passbox_client):
+    import clients, sandbox  # the partner's own packages, untouched by passbox
+    assert clients.MINE and sandbox.MINE
+    token = passbox_client.post("/api/v2/token", headers={"key": "passbox-demo-key"}, json={})
+    assert token.status_code == 200
+"""
+
+
+def partner_project(root: Path, python: Path, port: int, env: dict[str, str]) -> None:
+    for package in ("clients", "sandbox"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("MINE = True\n")
+    (root / "clients" / "seekpass.py").write_text("raise ImportError('the partner module, not passbox')\n")
+    example = re.findall(r"```python\n(.*?)```", CLIENT_README.read_text(), flags=re.DOTALL)[0]
+    (root / "example.py").write_text(example)
+    ran = subprocess.run(
+        [str(python), "example.py"],
+        cwd=root,
+        env={**env, "PASSBOX_URL": f"http://127.0.0.1:{port}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert "send the user to:" in ran.stdout
+    pip = [str(python), "-m", "pip", "install", "--quiet", "pytest>=8", "pytest-asyncio>=0.24"]
+    assert subprocess.run(pip, env=env, capture_output=True, timeout=180, check=False).returncode == 0
+    (root / "test_partner.py").write_text(PLUGIN_TEST)
+    tested = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_partner.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
+    assert "1 passed" in tested.stdout

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
+from passbox.app import Sandbox
 from tests.conftest import get_token
 from tests.seekpass.helpers import create
 

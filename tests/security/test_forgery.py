@@ -14,8 +14,8 @@ import httpx
 import jwt
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.rand import derive_seed
+from passbox.app import Sandbox
+from passbox.core.rand import derive_seed
 from tests.conftest import get_token
 
 TOKEN_URL = "/api/partner/v1/oauth/token.json"

@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.settings import Settings
 from tests.helpers import live_server
 
 BIG = "x" * 40_000  # over the app's 32 KiB, under the server's 64 KiB head limit

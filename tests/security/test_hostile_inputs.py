@@ -16,15 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from sandbox.app import create_app, load_specs
-from sandbox.control.guard import SESSIONS as ADMIN_SESSIONS
-from sandbox.core.clock import Clock
-from sandbox.core.faults import RULES
-from sandbox.core.store import Kind
-from sandbox.core.webhooks import DELIVERIES, WEBHOOK_FAULTS
-from sandbox.seekpass import backend as seekpass
-from sandbox.settings import Settings
-from sandbox.verifypass import backend as verifypass
+from passbox.app import create_app, load_specs
+from passbox.control.guard import SESSIONS as ADMIN_SESSIONS
+from passbox.core.clock import Clock
+from passbox.core.faults import RULES
+from passbox.core.store import Kind
+from passbox.core.webhooks import DELIVERIES, WEBHOOK_FAULTS
+from passbox.seekpass import backend as seekpass
+from passbox.settings import Settings
+from passbox.verifypass import backend as verifypass
 from tests.conftest import BASE_URL, START, Receiver
 
 SPECS = functools.cache(load_specs)

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.app import create_app, load_specs
-from sandbox.core.clock import Clock
-from sandbox.settings import Settings
+from passbox.app import create_app, load_specs
+from passbox.core.clock import Clock
+from passbox.settings import Settings
 from tests.conftest import BASE_URL, START, Receiver
 
 SPECS = functools.cache(load_specs)

@@ -12,8 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
 from tests.conftest import READONLY_CLIENT, get_token
 
 CREATE = "/api/partner/v2/verify/requests/digital_identity.json"

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
-from sandbox.seekpass.signing import signature
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
+from passbox.seekpass.signing import signature
 from tests.conftest import OTHER_CLIENT, Receiver, Wall, get_token
 from tests.seekpass.helpers import complete, create, open_app
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import create_app
-from sandbox.core.clock import Clock
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.clock import Clock
+from passbox.settings import Settings
 from tests.conftest import BASE_URL, DEMO_CLIENT, START
 from tests.seekpass.helpers import APP, complete, create, fragment, open_app, submit
 

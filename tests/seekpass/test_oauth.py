@@ -11,9 +11,9 @@ import httpx
 import jwt
 import pytest
 
-from sandbox.app import create_app
-from sandbox.core.clock import Clock
-from sandbox.settings import Settings
+from passbox.app import create_app
+from passbox.core.clock import Clock
+from passbox.settings import Settings
 from tests.conftest import BASE_URL, DEMO_CLIENT, OTHER_CLIENT, READONLY_CLIENT
 
 TOKEN_URL = "/api/partner/v1/oauth/token.json"
@@ -266,7 +266,7 @@ async def test_the_seed_alone_does_not_give_the_signing_key() -> None:
 
 
 def test_tokens_are_signed_with_the_apps_key(sandbox: object) -> None:
-    from sandbox.app import Sandbox
+    from passbox.app import Sandbox
 
     assert isinstance(sandbox, Sandbox)
     backend = sandbox.vendors["seekpass"].backend

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
-from sandbox.seekpass.backend import REQUESTS
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
+from passbox.seekpass.backend import REQUESTS
 from tests.conftest import OTHER_CLIENT, Receiver, get_token
 from tests.seekpass.helpers import CREATE, complete, create, payload
 

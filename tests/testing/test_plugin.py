@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from clients.seekpass import SeekPassClient
-from clients.seekpass.webhooks import verify
-from clients.verifypass import VerifyPassClient
+from passbox_clients.seekpass import SeekPassClient
+from passbox_clients.seekpass.webhooks import verify
+from passbox_clients.verifypass import VerifyPassClient
 
 CLIENT = ("passbox-demo-client", "passbox-demo-secret")
 
@@ -89,7 +89,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.core.resources import default_fixtures_dir
+from passbox.core.resources import default_fixtures_dir
 
 FIXTURES = Path(__file__).parent / "my-fixtures"
 shutil.copytree(default_fixtures_dir(), FIXTURES, dirs_exist_ok=True)

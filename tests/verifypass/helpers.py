@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from sandbox.app import Sandbox
-from sandbox.verifypass.backend import VerifyPassBackend
+from passbox.app import Sandbox
+from passbox.verifypass.backend import VerifyPassBackend
 
 DEMO_KEY = "passbox-demo-key"
 OTHER_KEY = "passbox-other-key"

@@ -7,9 +7,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
-from sandbox.verifypass.backend import WidgetVisit
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
+from passbox.verifypass.backend import WidgetVisit
 from tests.verifypass.helpers import DEMO_KEY, OTHER_KEY, backend_of, make_token, submit
 
 REPORT = "/api/v2/reporting"

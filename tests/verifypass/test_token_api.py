@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
 from tests.verifypass.helpers import KEY, backend_of
 
 TOKEN = "/api/v2/token"

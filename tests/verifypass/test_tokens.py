@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from sandbox.core.rand import Rand
-from sandbox.core.store import MemoryStore
-from sandbox.verifypass.tokens import TokenCodec, TokenError
+from passbox.core.rand import Rand
+from passbox.core.store import MemoryStore
+from passbox.verifypass.tokens import TokenCodec, TokenError
 
 KEY = bytes(range(32))
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox
-from sandbox.core.clock import Clock
+from passbox.app import Sandbox
+from passbox.core.clock import Clock
 from tests.conftest import Receiver
 from tests.verifypass.helpers import DEMO_KEY, backend_of, make_token, submit
 

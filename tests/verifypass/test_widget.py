@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import Sandbox, create_app
-from sandbox.core.clock import Clock
-from sandbox.core.resources import default_fixtures_dir
-from sandbox.settings import Settings
+from passbox.app import Sandbox, create_app
+from passbox.core.clock import Clock
+from passbox.core.resources import default_fixtures_dir
+from passbox.settings import Settings
 from tests.conftest import BASE_URL
 from tests.verifypass.helpers import APPLICANT, OTHER_KEY, backend_of, make_token, submit
 

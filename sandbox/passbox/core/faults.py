@@ -1,0 +1,210 @@
+"""Fault injection for vendor traffic: latency, errors, 429s, a Cloudflare-style block page.
+
+Rules match a vendor and an operation (``*`` for any) and fire with a probability drawn from
+the app's seeded RNG, so a failing test replays. A rule can be limited to the next N matching
+requests; it is removed when used up. Latency is real time (it is what a client must cope
+with), not app-clock time. Responses are rendered in the vendor's own error shape by a
+renderer the app provides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passbox.core.journal import FAULT
+from passbox.core.operations import OperationIndex
+from passbox.core.rand import Stream
+from passbox.core.store import GLOBAL, Store
+from passbox.core.store import Kind as RecordKind
+
+Kind = Literal["latency", "error", "rate_limit", "cloudflare"]
+KINDS: tuple[Kind, ...] = ("latency", "error", "rate_limit", "cloudflare")
+# vendor, status, message, headers -> the vendor's error response
+Renderer = Callable[[str, int, str, Mapping[str, str]], Response]
+
+CLOUDFLARE_PAGE = """<!DOCTYPE html>
+<html lang="en-US"><head><meta charset="UTF-8">
+<title>Access denied | {host} used Cloudflare to restrict access</title></head>
+<body><div id="cf-wrapper"><div id="cf-error-details" class="cf-error-details-wrapper">
+<h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1015</span></h1>
+<h2 class="cf-subheadline">You are being rate limited</h2>
+<p>The owner of this website ({host}) has banned you temporarily from accessing this website.</p>
+<p class="cf-footer-item">Cloudflare Ray ID: <strong class="font-semibold">{ray}</strong></p>
+<p>(passbox sandbox: an injected fault imitating Cloudflare's rate-limit page.)</p>
+</div></div></body></html>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRule:
+    id: str
+    kind: Kind
+    vendor: str = "*"
+    operation: str = "*"
+    status: int = 500
+    rate: float = 1.0
+    latency_ms: float = 0.0
+    latency_max_ms: float | None = None
+    retry_after: int = 1
+    remaining: int | None = None
+    matched: int = 0
+    fired: int = 0
+
+    def matches(self, vendor: str, operations: frozenset[str]) -> bool:
+        """Whether the rule applies to a request of ``vendor`` whose operation has these ids
+        (an operation and its twin spelled without ``.json``)."""
+        return self.vendor in ("*", vendor) and (self.operation == "*" or self.operation in operations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "vendor": self.vendor,
+            "operation": self.operation,
+            "status": self.status,
+            "rate": self.rate,
+            "latency_ms": self.latency_ms,
+            "latency_max_ms": self.latency_max_ms,
+            "retry_after": self.retry_after,
+            "remaining": self.remaining,
+            "matched": self.matched,
+            "fired": self.fired,
+        }
+
+
+@dataclass
+class Decision:
+    rule: FaultRule
+    delay_ms: float = 0.0
+
+
+RULES = RecordKind("control.faults", FaultRule)
+
+
+@dataclass
+class Faults:
+    """The fault rules of one app: records in the store, so every worker and replica applies
+    them and their counters survive a restart."""
+
+    store: Store
+    rng: Stream
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        return self.store.values(RULES, GLOBAL)
+
+    def add(self, **spec: Any) -> FaultRule:
+        with self.store.transaction():
+            rule = FaultRule(id=f"fault-{self.store.incr('fault')}", **spec)
+            self.store.put(RULES, GLOBAL, rule.id, rule)
+        return rule
+
+    def remove(self, rule_id: str) -> bool:
+        return self.store.delete(RULES, GLOBAL, rule_id)
+
+    def clear(self) -> None:
+        with self.store.transaction():
+            for rule in self.rules:
+                self.store.delete(RULES, GLOBAL, rule.id)
+
+    def any(self) -> bool:
+        return self.store.count(RULES, GLOBAL) > 0
+
+    def decide(self, vendor: str, operations: frozenset[str]) -> list[Decision]:
+        """The rules that fire for this request, oldest first; counts it against limited rules.
+        At most one rule answers a request (error, rate limit, block page); a later one that
+        would answer too is not counted, so limited rules take effect one after another."""
+        with self.store.transaction():
+            return self._decide(vendor, operations)
+
+    def _decide(self, vendor: str, operations: frozenset[str]) -> list[Decision]:
+        decisions: list[Decision] = []
+        answered = False
+        for rule in self.rules:
+            if not rule.matches(vendor, operations):
+                continue
+            if answered and rule.kind != "latency":
+                continue  # the request is already answered by an earlier rule: this one waits
+
+            remaining = None if rule.remaining is None else rule.remaining - 1
+            fires = rule.rate >= 1.0 or self.rng.uniform(0.0, 1.0) < rule.rate
+            rule = dataclasses.replace(
+                rule, matched=rule.matched + 1, remaining=remaining, fired=rule.fired + (1 if fires else 0)
+            )
+            if remaining is not None and remaining <= 0:
+                self.store.delete(RULES, GLOBAL, rule.id)
+            else:
+                self.store.put(RULES, GLOBAL, rule.id, rule)
+            if not fires:
+                continue
+            answered = answered or rule.kind != "latency"
+            delay = rule.latency_ms
+            if rule.kind == "latency" and rule.latency_max_ms is not None:
+                delay = self.rng.uniform(rule.latency_ms, rule.latency_max_ms)
+            decisions.append(Decision(rule, delay))
+        return decisions
+
+
+class FaultMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        faults: Faults,
+        index: OperationIndex,
+        vendor_for: Callable[[str], str | None],
+        render: Renderer,
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.index = index
+        self.vendor_for = vendor_for
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.faults.any():
+            await self.app(scope, receive, send)
+            return
+        vendor, operation = self.index.classify(scope, self.vendor_for)
+        if vendor is None:
+            await self.app(scope, receive, send)  # the control plane is never faulted
+            return
+        names = self.index.spellings(operation.operation_id) if operation else frozenset()
+        decisions = self.faults.decide(vendor, names)
+        if not decisions:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state[FAULT] = ", ".join(f"{d.rule.id} ({d.rule.kind})" for d in decisions)
+        delay = sum(d.delay_ms for d in decisions if d.rule.kind == "latency")
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)
+        terminal = next((d.rule for d in decisions if d.rule.kind != "latency"), None)
+        if terminal is None:
+            await self.app(scope, receive, send)
+            return
+        response = self._response(terminal, vendor, scope)
+        await response(scope, receive, send)
+
+    def _response(self, rule: FaultRule, vendor: str, scope: Scope) -> Response:
+        message = f"Injected fault {rule.id} (passbox control plane)"
+        if rule.kind == "error":
+            return self.render(vendor, rule.status, message, {})
+        headers = {"Retry-After": str(rule.retry_after)}
+        if rule.kind == "rate_limit":
+            return self.render(vendor, 429, message, headers)
+        host = html.escape(dict(scope.get("headers", [])).get(b"host", b"this site")[:255].decode("latin-1"))
+        ray = f"{self.faults.rng.hex(8)}-SYD"
+        return HTMLResponse(
+            CLOUDFLARE_PAGE.format(host=host, ray=ray),
+            status_code=429,
+            headers={**headers, "Server": "cloudflare", "CF-RAY": ray, "Cache-Control": "no-store"},
+        )

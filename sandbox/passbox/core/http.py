@@ -1,0 +1,208 @@
+"""Request-reading helpers shared by the vendors: bounded bodies, JSON and form parsing.
+
+Bodies are read with a size limit, so an oversized or endless body is refused (413) before
+it is held in memory. Parse failures raise the core errors, which each vendor renders in
+its own envelope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from passbox.core.clock import Clock
+from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json_media_type(value: str) -> bool:
+    return value == "application/json" or (value.startswith("application/") and value.endswith("+json"))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+MAX_DEPTH = 32  # nesting levels a JSON body may have (the specs need 4)
+MAX_NUMBER_DIGITS = 100
+
+
+def _huge_number(text: str) -> Any:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, UTF-8 only, no lone surrogates (``"\\ud800"`` decodes to a
+    string no encoder can write back), at most MAX_DEPTH levels, and a clear message on failure."""
+    if not body.strip():
+        raise BadRequest("Request body is empty; a JSON object was expected")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Request body is not valid UTF-8") from exc
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_huge_number)
+    except (ValueError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BadRequest(f"Request body is not valid JSON: {reason}") from exc
+    escaped = "\\u" in text
+    if escaped or text.count("[") + text.count("{") > MAX_DEPTH:  # else it cannot nest too deep
+        check_json(value, escaped=escaped)
+    return value
+
+
+def check_json(value: Any, *, escaped: bool = True) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and (when the text had escapes) lone surrogates."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            if escaped and isinstance(item, str) and not is_encodable(item):
+                raise BadRequest("Request body is not valid JSON: it holds a lone surrogate (\\ud800-\\udfff)")
+            continue
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"Request body is not valid JSON: it is nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def is_encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (no lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def read_json(request: Request, limit: int, *, require_media_type: bool = True) -> Any:
+    """Read and parse a JSON body. Without ``require_media_type`` any content type is parsed."""
+    if require_media_type:
+        kind = media_type(request)
+        if kind and not is_json_media_type(kind):
+            raise UnsupportedMediaType(f"Content-Type must be application/json, not {kind}")
+    return parse_json(await read_body(request, limit))
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body; a repeated field keeps its first value."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Form body is not valid UTF-8") from exc
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100)
+    except ValueError as exc:
+        raise BadRequest(f"Form body is not valid: {exc}") from exc
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        form.setdefault(key, value)
+    return form
+
+
+def base_url(request: Request, configured: str | None) -> str:
+    """The public base URL: the configured one, or the one this request came in on."""
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+class ClockRefresh:
+    """Re-read the clock's state from a shared store before each request, so time travel on
+    one worker or replica applies to every other at once (a private store needs nothing)."""
+
+    def __init__(self, app: ASGIApp, *, clock: Clock, shared: bool) -> None:
+        self.app = app
+        self.clock = clock
+        self.shared = shared
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.shared and scope["type"] == "http":
+            self.clock.refresh()
+        await self.app(scope, receive, send)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' http: https: data:; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response, and a Content-Security-Policy (no
+    inline script, no framing) on every HTML page, unless a route set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                is_html = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers
+                )
+                if is_html and b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+HEADER_LIMIT = 32 * 1024  # bytes of header names and values a request may carry
+
+
+class HeaderLimit:
+    """Answer 431 (in the owning vendor's shape, from ``render(path)``) to a request whose
+    headers are over ``limit`` bytes, before anything else reads them."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, render: Callable[[str], Response]) -> None:
+        self.app = app
+        self.limit = limit
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) for name, value in scope.get("headers", []))
+            if size > self.limit:
+                await self.render(scope.get("path", ""))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,39 @@
+"""The transactional store: one contract (base.py), three backends chosen by URL.
+
+- ``memory://``: in this process only; the default of ``create_app()`` and the pytest plugin.
+- ``sqlite:///PATH`` (``sqlite:////abs/path``): one file; the default of ``passbox serve``.
+- ``postgresql://...``: one database shared by replicas (``pip install 'passbox[postgres]'``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from passbox.core.store.base import GLOBAL, Kind, Store, StoreError, Timer
+from passbox.core.store.memory import MemoryStore
+
+__all__ = ["GLOBAL", "Kind", "MemoryStore", "Store", "StoreError", "Timer", "open_store", "sqlite_url"]
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def open_store(url: str) -> Store:
+    """The store a URL names; a clear StoreError for anything else."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        return MemoryStore(url)
+    if scheme == "sqlite":
+        raw = url.split(":", 1)[1]
+        if not raw.startswith("///") or raw == "///":
+            raise StoreError(f"a SQLite store URL is sqlite:///relative/path or sqlite:////absolute/path, not {url!r}")
+        from passbox.core.store.sqlite import SQLiteStore
+
+        return SQLiteStore(Path(unquote(raw[3:].split("?", 1)[0])), url)
+    if scheme in ("postgresql", "postgres"):
+        from passbox.core.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise StoreError(f"unknown store {url!r}: use memory://, sqlite:///PATH or postgresql://...")

@@ -1,0 +1,51 @@
+"""The PostgreSQL store: one database shared by replicas (``passbox[postgres]``, psycopg 3).
+
+Write transactions serialise on one advisory transaction lock, so a unit of work on any
+replica sees every unit committed before it and none half-done, exactly as on SQLite;
+reads run concurrently outside transactions. Due timers are claimed with
+``FOR UPDATE SKIP LOCKED`` and a lease in wall time, so each attempt has one owner and a dead
+replica's claims run out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from passbox.core.store.base import StoreError
+from passbox.core.store.sql import SQLStore, schema
+
+WRITE_LOCK = 0x70617373626F78  # "passbox"
+
+
+class PostgresStore(SQLStore):
+    placeholder = "%s"
+    claim_suffix = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise StoreError("a postgresql:// store needs psycopg: pip install 'passbox[postgres]'") from exc
+        self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            with self.transaction():
+                for statement in schema("BIGSERIAL PRIMARY KEY", "BYTEA"):
+                    self._conn.execute(statement)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open the PostgreSQL store: {exc}") from exc
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN")
+        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params)

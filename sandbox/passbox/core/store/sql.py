@@ -1,0 +1,366 @@
+"""What the SQLite and PostgreSQL stores share: the schema and every statement.
+
+Statements are written once with ``?`` placeholders; a backend supplies a connection, how it
+begins a write transaction and how its placeholders look. Records are rows of one table
+(``kind, tenant, key`` unique; ``seq`` orders them; ``version`` for compare-and-set;
+``retire_at`` for retention; ``data``: the record encoded by its kind's codec).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from passbox.core.store.base import Kind, T, Timer
+
+TABLES = ("passbox_records", "passbox_counters", "passbox_timers")
+
+
+def schema(seq_column: str, blob: str) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS passbox_records (
+            seq {seq_column},
+            kind TEXT NOT NULL, tenant TEXT NOT NULL, key TEXT NOT NULL,
+            version INTEGER NOT NULL, retire_at DOUBLE PRECISION, data {blob} NOT NULL,
+            UNIQUE (kind, tenant, key))""",
+        "CREATE INDEX IF NOT EXISTS passbox_records_kind_seq ON passbox_records (kind, seq)",
+        "CREATE INDEX IF NOT EXISTS passbox_records_tenant_seq ON passbox_records (kind, tenant, seq)",
+        "CREATE INDEX IF NOT EXISTS passbox_records_key ON passbox_records (kind, key)",
+        """CREATE INDEX IF NOT EXISTS passbox_records_retire ON passbox_records (kind, retire_at)
+            WHERE retire_at IS NOT NULL""",
+        "CREATE TABLE IF NOT EXISTS passbox_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS passbox_settings (name TEXT PRIMARY KEY, data {blob} NOT NULL)",
+        f"""CREATE TABLE IF NOT EXISTS passbox_timers (
+            seq {seq_column},
+            tenant TEXT NOT NULL, key TEXT NOT NULL, due DOUBLE PRECISION NOT NULL, job TEXT NOT NULL,
+            payload TEXT NOT NULL, claim BIGINT NOT NULL, lease_until DOUBLE PRECISION, lease_owner TEXT,
+            UNIQUE (tenant, key))""",
+        "CREATE INDEX IF NOT EXISTS passbox_timers_due ON passbox_timers (due, seq)",
+    ]
+
+
+class SQLStore:
+    """The statements; subclasses provide ``_connect`` and the transaction verbs."""
+
+    shared = True
+    placeholder = "?"
+    claim_suffix = ""  # PostgreSQL: FOR UPDATE SKIP LOCKED
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn: Any = None
+        self._sql_cache: dict[str, str] = {}
+
+    # -- subclass hooks --------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (rows via fetchone/fetchall, rowcount)."""
+        raise NotImplementedError
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        cached = self._sql_cache.get(sql)
+        if cached is None:
+            cached = self._sql_cache[sql] = sql.replace("?", self.placeholder) if self.placeholder != "?" else sql
+        return cached
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._execute(self._sql(sql), params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            rows = self._execute(self._sql(sql), params).fetchall()  # consumed whole: RETURNING must finish
+        return rows[0] if rows else None
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return list(self._execute(self._sql(sql), params).fetchall())
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLStore]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self._begin()
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = 0
+                self._rollback()
+                raise
+            self._depth = 0
+            self._commit()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A statement that writes runs in a transaction of its own when none is open."""
+        with self.transaction():
+            yield
+
+    # -- records ---------------------------------------------------------------------------------
+
+    def get(self, kind: Kind[T], tenant: str, key: str) -> T | None:
+        row = self._one(
+            "SELECT data FROM passbox_records WHERE kind = ? AND tenant = ? AND key = ?", (kind.name, tenant, key)
+        )
+        return None if row is None else kind.decode(row[0])
+
+    def get_versioned(self, kind: Kind[T], tenant: str, key: str) -> tuple[T, int] | None:
+        row = self._one(
+            "SELECT data, version FROM passbox_records WHERE kind = ? AND tenant = ? AND key = ?",
+            (kind.name, tenant, key),
+        )
+        return None if row is None else (kind.decode(row[0]), int(row[1]))
+
+    def put(self, kind: Kind[T], tenant: str, key: str, value: T, *, retire_at: float | None = None) -> int:
+        data = kind.encode(value)
+        with self._write():
+            row = self._one(
+                """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
+                   ON CONFLICT (kind, tenant, key) DO UPDATE SET version = passbox_records.version + 1,
+                   retire_at = excluded.retire_at, data = excluded.data RETURNING version""",
+                (kind.name, tenant, key, retire_at, data),
+            )
+        return int(row[0])
+
+    def insert(self, kind: Kind[T], tenant: str, key: str, value: T, *, retire_at: float | None = None) -> bool:
+        data = kind.encode(value)
+        with self._write():
+            cursor = self._run(
+                """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
+                   ON CONFLICT (kind, tenant, key) DO NOTHING""",
+                (kind.name, tenant, key, retire_at, data),
+            )
+            return bool(cursor.rowcount == 1)
+
+    def cas(
+        self, kind: Kind[T], tenant: str, key: str, value: T, version: int, *, retire_at: float | None = None
+    ) -> bool:
+        data = kind.encode(value)
+        with self._write():
+            cursor = self._run(
+                """UPDATE passbox_records SET data = ?, version = version + 1, retire_at = ?
+                   WHERE kind = ? AND tenant = ? AND key = ? AND version = ?""",
+                (data, retire_at, kind.name, tenant, key, version),
+            )
+            return bool(cursor.rowcount == 1)
+
+    def delete(self, kind: Kind[T], tenant: str, key: str) -> bool:
+        with self._write():
+            cursor = self._run(
+                "DELETE FROM passbox_records WHERE kind = ? AND tenant = ? AND key = ?", (kind.name, tenant, key)
+            )
+            return bool(cursor.rowcount)
+
+    @staticmethod
+    def _window(newest_first: bool, limit: int | None, offset: int) -> tuple[str, tuple[Any, ...]]:
+        order = " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+        if limit is None and not offset:
+            return order, ()
+        return order + " LIMIT ? OFFSET ?", (limit if limit is not None else 2**62, offset)
+
+    def values(
+        self, kind: Kind[T], tenant: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[T]:
+        window, extra = self._window(newest_first, limit, offset)
+        rows = self._all(
+            "SELECT data FROM passbox_records WHERE kind = ? AND tenant = ?" + window,  # noqa: S608 - constant SQL
+            (kind.name, tenant, *extra),
+        )
+        return [kind.decode(row[0]) for row in rows]
+
+    def scan(
+        self, kind: Kind[T], *, newest_first: bool = False, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[str, T]]:
+        window, extra = self._window(newest_first, limit, offset)
+        sql = "SELECT tenant, data FROM passbox_records WHERE kind = ?" + window  # noqa: S608 - constant SQL
+        rows = self._all(sql, (kind.name, *extra))
+        return [(row[0], kind.decode(row[1])) for row in rows]
+
+    def count(self, kind: Kind[T], tenant: str | None = None) -> int:
+        if tenant is None:
+            row = self._one("SELECT count(*) FROM passbox_records WHERE kind = ?", (kind.name,))
+        else:
+            row = self._one("SELECT count(*) FROM passbox_records WHERE kind = ? AND tenant = ?", (kind.name, tenant))
+        return int(row[0])
+
+    def find(self, kind: Kind[T], key: str) -> tuple[str, T] | None:
+        row = self._one(
+            "SELECT tenant, data FROM passbox_records WHERE kind = ? AND key = ? ORDER BY seq LIMIT 1",
+            (kind.name, key),
+        )
+        return None if row is None else (row[0], kind.decode(row[1]))
+
+    def tenants(self) -> list[str]:
+        rows = self._all(
+            """SELECT tenant FROM (SELECT tenant, min(seq) AS first FROM passbox_records GROUP BY tenant) AS t
+               ORDER BY first"""
+        )
+        found = [row[0] for row in rows]
+        for row in self._all("SELECT DISTINCT tenant FROM passbox_timers"):
+            if row[0] not in found:
+                found.append(row[0])
+        return found
+
+    # -- counters and settings -------------------------------------------------------------------
+
+    def incr(self, name: str, by: int = 1) -> int:
+        with self._write():
+            row = self._one(
+                """INSERT INTO passbox_counters (name, value) VALUES (?, ?)
+                   ON CONFLICT (name) DO UPDATE SET value = passbox_counters.value + excluded.value RETURNING value""",
+                (name, by),
+            )
+        return int(row[0])
+
+    def counter(self, name: str) -> int:
+        row = self._one("SELECT value FROM passbox_counters WHERE name = ?", (name,))
+        return 0 if row is None else int(row[0])
+
+    def get_setting(self, kind: Kind[T], name: str) -> T | None:
+        row = self._one("SELECT data FROM passbox_settings WHERE name = ?", (name,))
+        return None if row is None else kind.decode(row[0])
+
+    def set_setting(self, kind: Kind[T], name: str, value: T) -> None:
+        data = kind.encode(value)
+        with self._write():
+            self._run(
+                """INSERT INTO passbox_settings (name, data) VALUES (?, ?)
+                   ON CONFLICT (name) DO UPDATE SET data = excluded.data""",
+                (name, data),
+            )
+
+    def insert_setting(self, kind: Kind[T], name: str, value: T) -> T:
+        data = kind.encode(value)
+        with self._write():
+            self._run(
+                "INSERT INTO passbox_settings (name, data) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, data)
+            )
+            stored = self.get_setting(kind, name)
+        assert stored is not None
+        return stored
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def schedule(self, tenant: str, key: str, due: float, job: str, payload: str = "") -> None:
+        with self._write():
+            self._run(
+                """INSERT INTO passbox_timers (tenant, key, due, job, payload, claim) VALUES (?, ?, ?, ?, ?, 0)
+                   ON CONFLICT (tenant, key) DO UPDATE SET due = excluded.due, job = excluded.job,
+                   payload = excluded.payload, claim = passbox_timers.claim + 1, lease_until = NULL,
+                   lease_owner = NULL""",
+                (tenant, key, due, job, payload),
+            )
+
+    def cancel(self, tenant: str, key: str) -> bool:
+        with self._write():
+            cursor = self._run("DELETE FROM passbox_timers WHERE tenant = ? AND key = ?", (tenant, key))
+            return bool(cursor.rowcount)
+
+    @staticmethod
+    def _timer(row: Any) -> Timer:
+        return Timer(row[0], row[1], float(row[2]), row[3], row[4], int(row[5]))
+
+    def timer(self, tenant: str, key: str) -> Timer | None:
+        row = self._one(
+            "SELECT tenant, key, due, job, payload, claim FROM passbox_timers WHERE tenant = ? AND key = ?",
+            (tenant, key),
+        )
+        return None if row is None else self._timer(row)
+
+    def timers(self, tenant: str | None = None) -> list[Timer]:
+        select = "SELECT tenant, key, due, job, payload, claim FROM passbox_timers"
+        if tenant is None:
+            rows = self._all(select + " ORDER BY due, seq")
+        else:
+            rows = self._all(select + " WHERE tenant = ? ORDER BY due, seq", (tenant,))
+        return [self._timer(row) for row in rows]
+
+    def next_due(self, wall: float) -> float | None:
+        row = self._one("SELECT min(due) FROM passbox_timers WHERE lease_until IS NULL OR lease_until <= ?", (wall,))
+        return None if row is None or row[0] is None else float(row[0])
+
+    def claim_due(self, now: float, wall: float, lease: float, owner: str, limit: int = 100) -> list[Timer]:
+        with self._write():
+            rows = self._all(  # the only interpolation is the backend's constant lock clause
+                f"""UPDATE passbox_timers SET claim = claim + 1, lease_until = ?, lease_owner = ?
+                    WHERE (tenant, key) IN (SELECT tenant, key FROM passbox_timers
+                        WHERE due <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                        ORDER BY due, seq LIMIT ?{self.claim_suffix})
+                    RETURNING seq, tenant, key, due, job, payload, claim""",  # noqa: S608
+                (wall + lease, owner, now, wall, limit),
+            )
+        return [self._timer(row[1:]) for row in sorted(rows, key=lambda row: (float(row[3]), row[0]))]
+
+    def finish(self, timer: Timer) -> bool:
+        with self._write():
+            cursor = self._run(
+                "DELETE FROM passbox_timers WHERE tenant = ? AND key = ? AND claim = ?",
+                (timer.tenant, timer.key, timer.claim),
+            )
+            return bool(cursor.rowcount)
+
+    # -- upkeep ----------------------------------------------------------------------------------
+
+    def retire(self, kind: Kind[T], now: float, keep: int) -> int:
+        with self._write():
+            gone = self._run(
+                "DELETE FROM passbox_records WHERE kind = ? AND retire_at IS NOT NULL AND retire_at <= ?",
+                (kind.name, now),
+            ).rowcount
+            excess = self.count(kind) - keep
+            if excess > 0:
+                gone += self._run(
+                    """DELETE FROM passbox_records WHERE seq IN (SELECT seq FROM passbox_records
+                       WHERE kind = ? AND retire_at IS NOT NULL ORDER BY seq LIMIT ?)""",
+                    (kind.name, excess),
+                ).rowcount
+        return int(gone)
+
+    def trim(self, kind: Kind[T], keep: int) -> int:
+        with self._write():
+            excess = self.count(kind) - keep
+            if excess <= 0:
+                return 0
+            cursor = self._run(
+                """DELETE FROM passbox_records WHERE seq IN (SELECT seq FROM passbox_records
+                   WHERE kind = ? ORDER BY seq LIMIT ?)""",
+                (kind.name, excess),
+            )
+            return int(cursor.rowcount)
+
+    def clear(self, tenant: str | None = None) -> None:
+        with self._write():
+            if tenant is None:
+                for table in TABLES:
+                    self._run(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
+                return
+            self._run("DELETE FROM passbox_records WHERE tenant = ?", (tenant,))
+            self._run("DELETE FROM passbox_timers WHERE tenant = ?", (tenant,))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

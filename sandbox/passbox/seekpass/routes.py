@@ -1,0 +1,168 @@
+"""SEEK Pass partner API over HTTP: parse, call the backend, render. Nothing else.
+
+Mounted at ``/api/partner``. Every path answers with and without a ``.json`` suffix: the
+mount strips exactly one before routing. A request id may be any string (``/`` and ``.``
+included): it takes the rest of the path, percent-decoded, and an id that itself ends in
+``.json`` is addressed with one more ``.json``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passbox.core.errors import SandboxError
+from passbox.core.http import (
+    base_url,
+    is_json_media_type,
+    media_type,
+    parse_form,
+    parse_json,
+    read_body,
+    read_json,
+)
+from passbox.core.journal import tag
+from passbox.core.responses import RailsJSONResponse
+from passbox.seekpass import oauth
+from passbox.seekpass.backend import SeekPassBackend
+from passbox.seekpass.errors import OAuthError
+from passbox.seekpass.models import READ_SCOPE, WRITE_SCOPE, Partner
+
+PREFIX = "/api/partner"
+FORM = "application/x-www-form-urlencoded"
+
+
+class StripJsonSuffix:
+    """ASGI wrapper: route ``/x.json`` as ``/x`` (the URL the client sees is unchanged)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith(".json"):
+            scope = dict(scope, path=scope["path"][: -len(".json")])
+        await self.app(scope, receive, send)
+
+
+def backend_of(request: Request) -> SeekPassBackend:
+    """The SEEK Pass backend of the app serving this request."""
+    backend: SeekPassBackend = request.app.state.seekpass
+    return backend
+
+
+def authorized(request: Request, scope: str | None = None) -> Partner:
+    """The partner behind the bearer token (named as the tenant in the journal)."""
+    partner = backend_of(request).authorize(oauth.bearer_token(request.headers.get("authorization")), scope)
+    tag(request.state, tenant=partner.tenant)
+    return partner
+
+
+def body_limit(request: Request) -> int:
+    return backend_of(request).settings.max_body_bytes
+
+
+def token_params(body: bytes, kind: str) -> dict[str, str]:
+    """The token request's parameters from a form or a JSON body (Rails reads both alike)."""
+    if not body:
+        return {}
+    if kind == FORM:
+        return parse_form(body)
+    if is_json_media_type(kind):
+        payload = parse_json(body)
+        if not isinstance(payload, dict):
+            raise OAuthError("A JSON token request must be an object of parameters")
+        params: dict[str, str] = {}
+        for key, value in payload.items():
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise OAuthError(f"The token request parameter {key!r} must be a string")
+            params[key] = str(value)
+        return params
+    raise OAuthError(f"The token request must be {FORM} or application/json, not {kind or 'untyped'}")
+
+
+async def token(request: Request) -> Response:
+    backend = backend_of(request)
+    try:
+        form = token_params(await read_body(request, body_limit(request)), media_type(request))
+    except OAuthError:
+        raise
+    except SandboxError as exc:
+        raise OAuthError(exc.message, status=exc.status) from exc
+    partner, issued = backend.issue_token(oauth.token_request(form, request.headers.get("authorization")))
+    tag(request.state, tenant=partner.tenant)
+    return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+async def create_request(request: Request) -> Response:
+    backend = backend_of(request)
+    partner = authorized(request, WRITE_SCOPE)
+    payload = await read_json(request, body_limit(request))
+    created, _ = backend.create_request(partner, payload, base_url(request, backend.settings.public_url))
+    location = f"{PREFIX}/v2/verify/requests/{quote(created.request_id, safe='')}.json"
+    return RailsJSONResponse(
+        {"request_id": created.request_id, "redirect_uri": created.redirect_uri},
+        status_code=201,
+        headers={"Location": location},
+    )
+
+
+async def get_request(request: Request) -> Response:
+    partner = authorized(request, READ_SCOPE)
+    found = backend_of(request).get_request(partner, request.path_params["request_id"])
+    return RailsJSONResponse(found.to_dict())
+
+
+def show_secret(request: Request) -> bool:
+    return backend_of(request).settings.webhook_secret_on_read
+
+
+async def webhooks(request: Request) -> Response:
+    backend = backend_of(request)
+    partner = authorized(request)
+    if request.method == "GET":
+        listed = backend.list_webhooks(partner)
+        return RailsJSONResponse([hook.to_dict(with_secret=show_secret(request)) for hook in listed])
+    payload = await read_json(request, body_limit(request))
+    if request.method == "POST":
+        return RailsJSONResponse(backend.create_webhook(partner, payload).to_dict(with_secret=True), status_code=201)
+    updated = backend.update_webhook(partner, None, payload)
+    return RailsJSONResponse(updated.to_dict(with_secret=show_secret(request)))
+
+
+async def webhook(request: Request) -> Response:
+    backend = backend_of(request)
+    partner = authorized(request)
+    webhook_id = request.path_params["webhook_id"]
+    if request.method == "GET":
+        return RailsJSONResponse(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret(request)))
+    if request.method == "DELETE":
+        backend.delete_webhook(partner, webhook_id)
+        return Response(status_code=204)
+    payload = await read_json(request, body_limit(request))
+    updated = backend.update_webhook(partner, webhook_id, payload)
+    return RailsJSONResponse(updated.to_dict(with_secret=show_secret(request)))
+
+
+async def rotate_secret(request: Request) -> Response:
+    partner = authorized(request)
+    rotated = backend_of(request).rotate_webhook_secret(partner, request.path_params["webhook_id"])
+    return RailsJSONResponse(rotated.to_dict(with_secret=True))
+
+
+def routes() -> list[BaseRoute]:
+    """The partner API's routes (a new table per app; the endpoints are shared functions)."""
+    api = Router(
+        routes=[
+            Route("/v1/oauth/token", token, methods=["POST"]),
+            Route("/v2/verify/requests/digital_identity", create_request, methods=["POST"]),
+            Route("/v2/verify/requests/{request_id:path}", get_request, methods=["GET"]),
+            Route("/v2/webhooks", webhooks, methods=["GET", "POST", "PUT"]),
+            Route("/v2/webhooks/{webhook_id}", webhook, methods=["GET", "PUT", "DELETE"]),
+            Route("/v2/webhooks/{webhook_id}/secret", rotate_secret, methods=["PUT"]),
+        ]
+    )
+    return [Mount(PREFIX, app=StripJsonSuffix(api))]

@@ -1,0 +1,80 @@
+"""How passbox is served: uvicorn with a bounded request head and no access log by default.
+
+uvicorn's httptools protocol accepts request heads of any size (a 256 MiB header was read
+whole, and parsing one of 160 MiB stalled every other request for seconds). The protocol
+here refuses a request line plus headers over MAX_HEAD_BYTES with a 431 before parsing it;
+heads under that but over the app's own limit get a 431 in the vendor's shape from the app.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from typing import Any
+
+from uvicorn.config import LOGGING_CONFIG
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from passbox.core.journal import redact_query
+
+MAX_HEAD_BYTES = 64 * 1024  # the request line and all headers, as sent
+PROTOCOL = "passbox.server:BoundedHttpToolsProtocol"
+
+
+def _response_431() -> bytes:
+    body = json.dumps(
+        {"error": "request_header_fields_too_large", "message": f"The request head is over {MAX_HEAD_BYTES} bytes"}
+    ).encode()
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+    )
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """httptools, refusing a request head over MAX_HEAD_BYTES before it is parsed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._in_head = True
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_head = True
+        self._head_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            end = data.find(b"\r\n\r\n")
+            head = len(data) if end < 0 else end + 4
+            if self._head_bytes + head > MAX_HEAD_BYTES:
+                self.transport.write(_response_431())
+                self.transport.close()
+                return
+            self._head_bytes += head
+        super().data_received(data)
+
+
+class RedactAccessLog(logging.Filter):
+    """Secrets out of uvicorn's access log: applicant tokens and the like travel in query strings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            path, _, query = args[2].partition("?")
+            record.args = (*args[:2], f"{path}?{redact_query(query)}", *args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with RedactAccessLog on the access log (in every worker)."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": "passbox.server.RedactAccessLog"}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    return config

@@ -1,0 +1,100 @@
+"""Applicant tokens in VerifyPass's real format: Laravel's encrypter payload.
+
+A token is standard base64 of the compact JSON ``{"iv","value","mac","tag"}``:
+
+- ``iv``: base64 of a random 16-byte IV;
+- ``value``: base64 of the AES-256-CBC ciphertext (PKCS#7 padding) of the plaintext;
+- ``mac``: lowercase hex HMAC-SHA256, keyed with the encryption key, over ``iv + value``
+  (the two base64 strings concatenated), as Laravel computes it;
+- ``tag``: ``""`` (only AEAD ciphers use it).
+
+Decryption checks the MAC in constant time before touching the ciphertext. The plaintext is
+the sandbox's own JSON (VerifyPass's is unknown and unreadable without its key); partners
+must treat tokens as opaque anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from passbox.core.rand import Stream
+
+KEY_BYTES = 32
+IV_BYTES = 16
+MAX_TOKEN_CHARS = 8192
+
+
+class TokenError(Exception):
+    """The token is not one of ours, or it was changed. The message says which check failed."""
+
+
+class TokenCodec:
+    def __init__(self, key: bytes, rng: Stream) -> None:
+        if len(key) != KEY_BYTES:
+            raise ValueError("AES-256 needs a 32-byte key")
+        self._key = key
+        self._rng = rng
+        self._algorithm = algorithms.AES(key)
+
+    def _mac(self, iv_b64: str, value_b64: str) -> str:
+        return hmac.new(self._key, (iv_b64 + value_b64).encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, plaintext: bytes) -> str:
+        iv = self._rng.token_bytes(IV_BYTES)
+        padder = padding.PKCS7(128).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
+        ciphertext = encryptor.update(padded) + encryptor.finalize()
+        iv_b64 = base64.b64encode(iv).decode()
+        value_b64 = base64.b64encode(ciphertext).decode()
+        payload = {"iv": iv_b64, "value": value_b64, "mac": self._mac(iv_b64, value_b64), "tag": ""}
+        # Compact, slashes unescaped: what json_encode(..., JSON_UNESCAPED_SLASHES) writes.
+        return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+    def decrypt(self, token: str) -> bytes:
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise TokenError("the token is empty or too long")
+        try:
+            payload = json.loads(base64.b64decode(token, validate=True))
+        except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+            raise TokenError("the token is not base64 of a JSON payload") from exc
+        if not isinstance(payload, dict) or not all(isinstance(payload.get(k), str) for k in ("iv", "value", "mac")):
+            raise TokenError("the token payload lacks iv, value or mac")
+        iv_b64, value_b64, mac = payload["iv"], payload["value"], payload["mac"]
+        if not hmac.compare_digest(self._mac(iv_b64, value_b64).encode(), mac.encode()):
+            raise TokenError("the token's MAC is invalid")
+        try:
+            iv = base64.b64decode(iv_b64, validate=True)
+            ciphertext = base64.b64decode(value_b64, validate=True)
+        except binascii.Error as exc:
+            raise TokenError("the token's iv or value is not base64") from exc
+        if len(iv) != IV_BYTES or not ciphertext or len(ciphertext) % 16:
+            raise TokenError("the token's iv or value has the wrong length")
+        decryptor = Cipher(self._algorithm, modes.CBC(iv)).decryptor()
+        padded = decryptor.update(ciphertext) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        try:
+            return unpadder.update(padded) + unpadder.finalize()
+        except ValueError as exc:
+            raise TokenError("the token could not be decrypted") from exc
+
+    def encrypt_json(self, data: dict[str, Any]) -> str:
+        return self.encrypt(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+
+    def decrypt_json(self, token: str) -> dict[str, Any]:
+        plaintext = self.decrypt(token)
+        try:
+            data = json.loads(plaintext)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TokenError("the token's content is not JSON") from exc
+        if not isinstance(data, dict):
+            raise TokenError("the token's content is not an object")
+        return data

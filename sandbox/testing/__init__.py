@@ -1,9 +1,0 @@
-"""Test helpers for partners: the ``passbox`` pytest plugin and what it is made of.
-
-``pip install passbox`` registers the plugin (entry point ``pytest11``); see ``plugin.py``.
-"""
-
-from sandbox.testing.harness import AppThread, ClockControl, PortalTransport, ServerErrors
-from sandbox.testing.webhooks import Delivery, WebhookCollector
-
-__all__ = ["AppThread", "ClockControl", "Delivery", "PortalTransport", "ServerErrors", "WebhookCollector"]
