@@ -233,3 +233,13 @@ def test_listen_prints_forwards_and_cleans_up(url: str) -> None:
     with httpx.Client(base_url=url, trust_env=False) as client:
         assert client.get("/api/partner/v2/webhooks", headers=partner_headers(client)).json() == []
         assert client.get("/_sandbox/verifypass/accounts").json()[0]["webhook_url"] is None
+
+
+def test_a_trigger_with_an_unknown_persona_creates_nothing(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with httpx.Client(base_url=url, trust_env=False) as client:
+        before = client.get("/_sandbox/seekpass/requests").json()
+    assert main(["trigger", "seekpass", "verified", "--persona", "nobody", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert "no persona 'nobody'" in err and len(err.strip().splitlines()) == 1
+    with httpx.Client(base_url=url, trust_env=False) as client:
+        assert client.get("/_sandbox/seekpass/requests").json() == before

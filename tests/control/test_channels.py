@@ -108,7 +108,7 @@ VERIFYPASS_OUTCOMES = {
     "positive": ("+sandbox-positive", {}, {"outcome": "positive"}),
     "negative": ("+sandbox-negative", {"outcome": "negative"}, {"outcome": "negative"}),
     "first-responder": ("+sandbox-fir", {"community": "fir"}, {"community": "fir"}),
-    "not-eligible": ("+sandbox-nur", None, {"community": "nur"}),
+    "not-eligible": ("+sandbox-nur", None, {"community": "nur", "outcome": "negative"}),
 }
 
 

@@ -144,3 +144,23 @@ async def test_a_slow_job_does_not_hold_the_answer(sandbox: Sandbox, clock: Cloc
     assert stuck.result() == 1
     assert context.background == set()
     assert await context.settle() == 0
+
+
+async def test_releasing_the_clock_keeps_the_time_scheduled_work_had_left(
+    client: httpx.AsyncClient, receiver: Receiver, sandbox: Sandbox, clock: Clock
+) -> None:
+    """A retry scheduled 1 s after an attempt made 100 days ahead comes about 1 s after the
+    release, not when real time catches up with the jump."""
+    await advance(client, "100d")  # past the test clock's wall time
+    receiver.responses = [500]
+    headers = {"Authorization": f"Bearer {await get_token(client)}"}
+    await client.post("/api/partner/v2/webhooks", json={"url": "http://receiver.test/h"}, headers=headers)
+    await create(client, headers, request_id="sandbox:verified")
+    await sandbox.core.scheduler.drain()
+    [retry] = [timer for timer in sandbox.core.store.timers() if timer.job == "outbox.attempt"]
+    assert 0 < retry.due - clock.timestamp() <= 1.2
+    await client.post("/_sandbox/clock", json={"action": "release"})
+    [after] = [timer for timer in sandbox.core.store.timers() if timer.job == "outbox.attempt"]
+    assert 0 < after.due - clock.timestamp() <= 1.2
+    expiry = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
+    assert expiry == []  # the magic request finished at once

@@ -107,6 +107,10 @@ async def test_verifypass_refusals(client: httpx.AsyncClient, body: dict[str, An
     assert response.status_code == status
     assert response.json()["error"] == error
     assert (await client.get("/_sandbox/verifypass/activity")).json() == []
+    asked = await client.post(
+        VERIFICATIONS, json={"widget_key": "demo-widget", "community": "tea", "outcome": "negative"}
+    )
+    assert asked.status_code == 200 and asked.json()["outcome"] == "negative"
 
 
 async def test_token_problems_in_the_control_api(client: httpx.AsyncClient) -> None:
@@ -151,3 +155,11 @@ async def test_request_ids_with_slashes_and_dots_on_the_control_plane(client: ht
     assert done.json()["request"]["status"] == "verified"
     result = await client.get("/api/partner/v2/verify/requests/acme%2Forders%2F4.2.json", headers=headers)
     assert result.json()["status"] == "verified"
+
+
+async def test_a_community_the_widget_does_not_offer_is_a_clear_refusal(client: httpx.AsyncClient) -> None:
+    response = await client.post(VERIFICATIONS, json={"widget_key": "demo-widget", "community": "tea"})
+    assert response.status_code == 409
+    assert response.json()["error"] == "community_not_offered"
+    assert "offers mil, fir" in response.json()["message"]
+    assert (await client.get("/_sandbox/verifypass/activity")).json() == []

@@ -303,6 +303,10 @@ def run(args: argparse.Namespace) -> int:
 
 def trigger_seekpass(remote: Remote, args: argparse.Namespace) -> int:
     request_id = args.request_id
+    if args.persona:  # check before creating anything: a refused trigger leaves nothing behind
+        known = [person["key"] for person in remote.request("GET", "/_sandbox/scenarios")["personas"]]
+        if args.persona not in known:
+            raise CLIError(f"no persona {args.persona!r}: choose one of {', '.join(known)}")
     if request_id is None:
         body: dict[str, Any] = {"display_options": {"partner_name": "passbox trigger"}}
         if args.callback_url:

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from passbox.control.context import ControlContext
 from passbox.control.http import body_of, context_of
 from passbox.core.clock import isoformat_z
 from passbox.core.errors import Conflict, NotFound, ValidationFailed
@@ -67,13 +68,29 @@ async def clock(request: Request) -> Response:
     if action == "freeze":
         core.clock.freeze()
     elif action == "release":
-        core.clock.release()
+        before = core.clock.now()
+        after = core.clock.release()
+        shift_timers(context, before - after)
     else:
         try:
             core.clock.advance(parse_duration(change["by"]))
         except (OverflowError, ValueError) as exc:
             raise Conflict("The clock cannot go that far", code="out_of_range") from exc
     return JSONResponse(clock_state(core, await context.settle()))
+
+
+def shift_timers(context: ControlContext, back: timedelta) -> None:
+    """Time travel undone: work scheduled in the sandbox future (retries, expiries) keeps the
+    time it had left, instead of waiting until real time catches up with the jump."""
+    if back <= timedelta(0):
+        return
+    store = context.core.store
+    now = context.core.clock.timestamp()
+    with store.transaction():
+        for timer in store.timers():
+            if timer.due > now:
+                store.schedule(timer.tenant, timer.key, max(now, timer.due - back.total_seconds()), timer.job,
+                               timer.payload)  # fmt: skip
 
 
 # -- reset ------------------------------------------------------------------------------

@@ -50,6 +50,15 @@ async def verifypass_verification(request: Request) -> Response:
     community = body.get("community")
     if community is not None and community not in verifypass.directory.communities:
         raise NotFound(f"No community {community!r}")
+    widget = verifypass.directory.widgets.get(body["widget_key"])
+    negative = body.get("outcome") == "negative"
+    if community is not None and widget is not None and widget.community(community) is None and not negative:
+        offered = ", ".join(item.key for item in widget.communities)
+        raise Conflict(
+            f"The widget {widget.key!r} does not offer the community {community!r} (it offers {offered}); "
+            "to see an applicant who does not qualify, ask for outcome negative",
+            code="community_not_offered",
+        )
     applicant: dict[str, str] = {key: body[key] for key in ("first_name", "last_name", "email", "dob") if key in body}
     try:
         outcome = verifypass.control_verify(
