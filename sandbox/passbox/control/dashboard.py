@@ -227,8 +227,37 @@ async def login(request: Request) -> Response:
     return response
 
 
+# Live lists without a full reload: every few seconds the page fetches itself and swaps in the
+# new table (unless a form in it has the focus). A file, so the CSP can forbid inline script.
+REFRESH_JS = """(function () {
+  var every = 3000;
+  function refresh() {
+    var table = document.querySelector("[data-refresh]");
+    if (!table || (document.activeElement && table.contains(document.activeElement))) return;
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-refresh]");
+        if (fresh && fresh.innerHTML !== table.innerHTML) {
+          table.innerHTML = fresh.innerHTML;
+          table.dispatchEvent(new Event("refreshed"));
+        }
+      })
+      .catch(function () {});
+  }
+  setInterval(refresh, every);
+})();
+"""
+
+
+async def refresh_js(request: Request) -> Response:
+    return Response(REFRESH_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route(f"{PREFIX}/ui/refresh.js", refresh_js, methods=["GET"]),
         Route(f"{PREFIX}/", overview, methods=["GET"]),
         Route(f"{PREFIX}/login", login, methods=["GET", "POST"]),
         Route(f"{PREFIX}/ui/seekpass", seekpass_page, methods=["GET"]),
