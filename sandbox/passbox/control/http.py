@@ -65,3 +65,10 @@ def query_int(request: Request, name: str, default: int | None, low: int, high: 
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
         raise ValidationFailed(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
+
+
+def page_of(request: Request) -> tuple[int, int]:
+    """(limit, offset) of a list request: 100 items by default, at most 1000 a page."""
+    limit = query_int(request, "limit", 100, 1, 1000) or 100
+    offset = query_int(request, "offset", 0, 0, 1_000_000) or 0
+    return limit, offset

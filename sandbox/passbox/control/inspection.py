@@ -7,7 +7,7 @@ import itertools
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passbox.control.http import VENDORS, context_of, query_int, query_text
+from passbox.control.http import VENDORS, context_of, page_of, query_int, query_text
 from passbox.core.errors import NotFound
 from passbox.core.responses import JSONResponse
 
@@ -16,6 +16,7 @@ from passbox.core.responses import JSONResponse
 
 async def journal(request: Request) -> Response:
     context = context_of(request)
+    limit, offset = page_of(request)
     entries = context.journal.list(
         vendor=query_text(request, "vendor", 20, VENDORS),
         tenant=query_text(request, "tenant", 160),
@@ -23,8 +24,8 @@ async def journal(request: Request) -> Response:
         status=query_int(request, "status", None, 100, 599),
         operation=query_text(request, "operation", 100),
         path=query_text(request, "path", 300),
-        limit=query_int(request, "limit", 100, 1, 1000) or 100,
-        offset=query_int(request, "offset", 0, 0, 1_000_000) or 0,
+        limit=limit,
+        offset=offset,
     )
     return JSONResponse(
         {
@@ -51,8 +52,7 @@ async def deliveries(request: Request) -> Response:
     tenant = query_text(request, "tenant", 160)
     event = query_text(request, "event", 100)
     status = query_text(request, "status", 20, ("pending", "delivered", "failed", "abandoned"))
-    limit = query_int(request, "limit", 100, 1, 1000) or 100
-    offset = query_int(request, "offset", 0, 0, 1_000_000) or 0
+    limit, offset = page_of(request)
     matching = (
         delivery
         for delivery in core.outbox.list(tenant, newest_first=True)

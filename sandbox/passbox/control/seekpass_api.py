@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passbox.control.http import body_of, context_of, query_int, query_text
+from passbox.control.http import body_of, context_of, page_of, query_text
 from passbox.control.views import partner_view, request_view
 from passbox.core.errors import NotFound
 from passbox.core.responses import JSONResponse
@@ -45,8 +45,7 @@ async def seekpass_requests(request: Request) -> Response:
     context = context_of(request)
     seekpass = context.seekpass
     client_id = query_text(request, "client_id", 128)
-    limit = query_int(request, "limit", 100, 1, 1000) or 100
-    offset = query_int(request, "offset", 0, 0, 1_000_000) or 0
+    limit, offset = page_of(request)
     if client_id is not None and client_id not in seekpass.partners:
         return JSONResponse([])
     found = seekpass.requests_page(client_id, limit=limit, offset=offset)

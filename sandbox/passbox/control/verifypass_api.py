@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passbox.control.http import body_of, context_of, query_int, query_text
+from passbox.control.http import body_of, context_of, page_of, query_text
 from passbox.control.views import account_view, activity_view, outcome_view, widget_view
 from passbox.core.errors import Conflict, NotFound, SandboxError
 from passbox.core.responses import JSONResponse
@@ -90,8 +90,7 @@ async def verifypass_activity(request: Request) -> Response:
     context = context_of(request)
     verifypass = context.verifypass
     account_id = query_text(request, "account_id", 128)
-    limit = query_int(request, "limit", 100, 1, 1000) or 100
-    offset = query_int(request, "offset", 0, 0, 1_000_000) or 0
+    limit, offset = page_of(request)
     if account_id is not None and account_id not in verifypass.directory.accounts:
         return JSONResponse([])
     found = verifypass.activity_page(account_id, limit=limit, offset=offset)
