@@ -53,7 +53,7 @@ from passbox.core.webhooks import Outbox, RetryPolicy
 from passbox.settings import Settings
 
 log = logging.getLogger("passbox")
-RETIRE_EVERY = 5.0  # wall seconds between retention sweeps
+RETIRE_EVERY = 1.0  # wall seconds between retention sweeps (each bounded, see RETIRE_BATCH)
 
 
 @dataclass

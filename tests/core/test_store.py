@@ -327,3 +327,11 @@ def test_a_bad_store_url_is_a_clear_error(url: str) -> None:
 
 def test_memory_is_the_default_backend() -> None:
     assert isinstance(open_store("memory://"), MemoryStore)
+
+
+def test_a_retire_call_is_bounded(store: Store) -> None:
+    for n in range(6):
+        store.put(OTHER, "t", f"old-{n}", "old", retire_at=1.0)
+    assert store.retire(OTHER, now=10.0, keep=100, limit=2) == 2  # a sweep never holds the lock long
+    assert store.count(OTHER) == 4
+    assert store.retire(OTHER, now=10.0, keep=100) == 4

@@ -21,6 +21,7 @@ from passbox.verifypass import backend as verifypass_backend
 from passbox.verifypass.backend import VerifyPassBackend
 
 STARTUP_FAULTS = "startup-faults"
+RETIRE_BATCH = 500  # records of a kind retired by one sweep (sweeps run every second)
 RETIRABLE: tuple[Kind[Any], ...] = (
     seekpass_backend.REQUESTS,
     seekpass_backend.SESSIONS,
@@ -82,7 +83,7 @@ class ControlContext:
         """Retention: retire finished records past their time or beyond the count cap."""
         now = self.core.clock.timestamp()
         keep = self.settings.max_records
-        return sum(self.core.store.retire(kind, now, keep) for kind in RETIRABLE)
+        return sum(self.core.store.retire(kind, now, keep, RETIRE_BATCH) for kind in RETIRABLE)
 
     def tenants(self) -> set[str]:
         return {partner.tenant for partner in self.seekpass.partners.values()} | {

@@ -173,9 +173,10 @@ class Store(Protocol):
         ...
 
     # -- upkeep ------------------------------------------------------------------------------
-    def retire(self, kind: Kind[T], now: float, keep: int) -> int:
+    def retire(self, kind: Kind[T], now: float, keep: int, limit: int | None = None) -> int:
         """Delete records of ``kind`` retirable at ``now``, and the oldest retirable ones beyond
-        ``keep`` in all; records with no ``retire_at`` are never retired. Returns how many."""
+        ``keep`` in all; records with no ``retire_at`` are never retired. At most ``limit`` of
+        each sort in one call (so a sweep never holds the write lock long). Returns how many."""
         ...
 
     def trim(self, kind: Kind[T], keep: int) -> int:

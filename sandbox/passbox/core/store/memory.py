@@ -331,12 +331,16 @@ class MemoryStore:
 
     # -- upkeep ------------------------------------------------------------------------------
 
-    def retire(self, kind: Kind[T], now: float, keep: int) -> int:
+    def retire(self, kind: Kind[T], now: float, keep: int, limit: int | None = None) -> int:
         with self._lock:
             order = self._order.get(kind.name, {})
             retirable = [(at, row) for at, row in order.items() if row.retire_at is not None]
             excess = max(0, len(order) - keep)
-            doomed = [at for n, (at, row) in enumerate(retirable) if n < excess or row.retire_at <= now]  # type: ignore[operator]
+            cap = len(retirable) if limit is None else limit
+            due = [at for at, row in retirable if row.retire_at <= now][:cap]  # type: ignore[operator]
+            taken = set(due)
+            over = [at for at, _ in retirable if at not in taken][: min(max(0, excess - len(due)), cap)]
+            doomed = due + over
             for tenant, key in doomed:
                 self.delete(kind, tenant, key)
             return len(doomed)

@@ -323,13 +323,15 @@ class SQLStore:
 
     # -- upkeep ----------------------------------------------------------------------------------
 
-    def retire(self, kind: Kind[T], now: float, keep: int) -> int:
+    def retire(self, kind: Kind[T], now: float, keep: int, limit: int | None = None) -> int:
+        cap = limit if limit is not None else 2**62
         with self._write():
             gone = self._run(
-                "DELETE FROM passbox_records WHERE kind = ? AND retire_at IS NOT NULL AND retire_at <= ?",
-                (kind.name, now),
+                """DELETE FROM passbox_records WHERE seq IN (SELECT seq FROM passbox_records
+                   WHERE kind = ? AND retire_at IS NOT NULL AND retire_at <= ? ORDER BY seq LIMIT ?)""",
+                (kind.name, now, cap),
             ).rowcount
-            excess = self.count(kind) - keep
+            excess = min(self.count(kind) - keep, cap)
             if excess > 0:
                 gone += self._run(
                     """DELETE FROM passbox_records WHERE seq IN (SELECT seq FROM passbox_records
