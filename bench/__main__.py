@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench import about, matrix, retention, wrk
-from bench.procs import BenchError
+from bench.procs import NOISE, BenchError
 from bench.servers import LOAD_DESCRIPTIONS, LOADS, REPO, Context, describe_source, snapshot, specs
 
 RESULTS = REPO / "bench" / "results.md"
@@ -29,6 +29,10 @@ def _ints(text: str) -> list[int]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"need positive integers: {text!r}")
     return values
+
+
+def _checkpoints(text: str) -> list[int]:
+    return [] if text.strip() == "0" else _ints(text)
 
 
 def _names(text: str) -> list[str]:
@@ -48,6 +52,13 @@ def _common(parser: argparse.ArgumentParser, connections: int) -> None:
         "(exported to a temp dir with git archive; the repo is only read), or a directory",
     )
     parser.add_argument("--log-level", default="warning", help="passbox --log-level (default: warning)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="before each server, wait up to this many seconds for other processes to use < 0.15 cores "
+        "(default: 60; 0: do not wait)",
+    )
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (server logs, SQLite files)")
     parser.add_argument("--write", action="store_true", help="also write the output to bench/results*.md")
 
@@ -75,6 +86,13 @@ def table_parser() -> argparse.ArgumentParser:
         help="worker counts for the passbox-sqlite and passbox-postgres rows, e.g. 1,2 (default: 1)",
     )
     parser.add_argument("--keep-going", action="store_true", help="mark a failing server FAILED and go on")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="measure a load again (at most this many times) when other processes used >= 0.15 cores during it; "
+        "the quietest attempt is kept (default: 2)",
+    )
     _common(parser, connections=8)
     return parser
 
@@ -86,7 +104,10 @@ def retention_parser() -> argparse.ArgumentParser:
         "then (with --soak) a sustained mixed load, comparing p99 of the first and last 30 s.",
     )
     parser.add_argument(
-        "--creates", type=_ints, default=[100_000, 500_000], help="cumulative checkpoints (default: 100000,500000)"
+        "--creates",
+        type=_checkpoints,
+        default=[100_000, 500_000],
+        help="cumulative checkpoints (default: 100000,500000; 0: none, soak only)",
     )
     parser.add_argument(
         "--stores", type=_names, default=["memory", "sqlite"], help="memory, sqlite, postgres (default: memory,sqlite)"
@@ -104,7 +125,8 @@ def _context(args: argparse.Namespace, tmp: Path) -> tuple[Context, str]:
         path, rev = Path(source).resolve(), None
     else:
         path, rev = snapshot(source, tmp / "source"), source
-    return Context(python=sys.executable, source=path, tmp=tmp, log_level=args.log_level), describe_source(path, rev)
+    ctx = Context(python=sys.executable, source=path, tmp=tmp, log_level=args.log_level, wait_quiet=args.wait_quiet)
+    return ctx, describe_source(path, rev)
 
 
 def _emit(text: str, path: Path, write: bool) -> None:
@@ -132,7 +154,7 @@ def main_table(argv: list[str]) -> int:
     ctx = None
     try:
         ctx, source = _context(args, tmp)
-        rows = matrix.run(ctx, chosen, args.loads, params, args.keep_going)
+        rows = matrix.run(ctx, chosen, args.loads, params, args.keep_going, args.retries)
         pg_pid = ctx.postgres_pid()
     finally:
         if ctx is not None:
@@ -144,6 +166,12 @@ def main_table(argv: list[str]) -> int:
     )
     notes = [f"- {load}: {LOAD_DESCRIPTIONS[load]}" for load in args.loads]
     notes.append(f"- {source}; {about.versions()}")
+    disturbed = [f"{r.server}/{r.load}" for r in rows if r.result is not None and r.other_cores >= NOISE]
+    if disturbed:
+        notes.append(
+            f"- measured while other processes used >= {NOISE} cores (see other CPU; take with care): "
+            + ", ".join(disturbed)
+        )
     if pg_pid is not None:
         notes.append("- passbox-postgres RSS is passbox's processes only (the PostgreSQL server is not counted)")
     text = "\n".join([head, "", matrix.table(rows), "", *notes])
@@ -164,7 +192,7 @@ def main_retention(argv: list[str]) -> int:
     soaked: dict[str, list[retention.Segment]] = {}
     try:
         ctx, source = _context(args, tmp)
-        for store in args.stores:
+        for store in args.stores if args.creates else []:
             retained[store] = retention.retention(ctx, store, sorted(args.creates), params)
         if args.soak:
             for store in args.stores:
@@ -175,9 +203,9 @@ def main_retention(argv: list[str]) -> int:
         _cleanup(tmp, args.keep_tmp)
     parts = [
         about.header(f"bench retention: wrk -t{params.threads} -c{params.connections}, default retention", load_before),
-        "",
-        retention.retention_table(retained),
     ]
+    if retained:
+        parts += ["", retention.retention_table(retained)]
     if soaked:
         parts += ["", f"Soak: {args.soak:g} s of mixed load (create with a magic verified id, token, read in turn)", ""]
         parts.append(retention.soak_table(soaked))

@@ -21,6 +21,7 @@ from pathlib import Path
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 90.0
 POLL_INTERVAL = 0.01
+NOISE = 0.15  # cores used by other processes above which a measurement counts as disturbed
 STOP_GRACE = 5.0
 
 
@@ -222,3 +223,66 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def mib(kib: int) -> float:
     return kib / 1024
+
+
+# -- CPU used by everything else on the machine (noise) ----------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def _tree_cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for root in pids:
+        for p in tree(root):
+            try:
+                after = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(after[11]) + int(after[12])) / _TICK  # utime, stime
+    return total
+
+
+def _own_seconds() -> float:
+    """This process and its reaped children (the wrk runs)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class CpuMeter:
+    """How much CPU processes other than ours (the servers, wrk, the bench, PostgreSQL) used meanwhile.
+
+    Reported as average cores; on a 2-core machine anything above ~0.1 means the numbers are disturbed.
+    """
+
+    def __init__(self, *pids: int | None) -> None:
+        self.pids = [p for p in pids if p]
+        self.wall = time.monotonic()
+        self.busy = _busy_seconds()
+        self.ours = _tree_cpu_seconds(self.pids) + _own_seconds()
+
+    def other_cores(self) -> float:
+        wall = time.monotonic() - self.wall
+        busy = _busy_seconds() - self.busy
+        ours = _tree_cpu_seconds(self.pids) + _own_seconds() - self.ours
+        return max(0.0, busy - ours) / wall if wall > 0 else 0.0
+
+
+def wait_quiet(max_wait: float, threshold: float = NOISE, sample: float = 3.0) -> float:
+    """Wait (at most max_wait seconds) until other processes use less than threshold cores over a sample.
+
+    Returns the last sample's figure; the caller decides whether to say the run is disturbed.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        meter = CpuMeter()
+        time.sleep(sample)
+        other = meter.other_cores()
+        if other < threshold or time.monotonic() + sample > deadline:
+            return other

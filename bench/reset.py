@@ -22,7 +22,10 @@ from starlette.routing import Route
 
 from passbox.app import create_app
 from passbox.core.clock import Clock
+from passbox.core.webhooks import DELIVERIES
+from passbox.seekpass.backend import REQUESTS
 from passbox.settings import Settings
+from passbox.verifypass.backend import ACTIVITY
 
 
 def populate(app: Starlette, count: int) -> None:
@@ -66,7 +69,7 @@ def main() -> None:
         asyncio.run(journal(app, min(count, 1000)))
         context = app.state.sandbox.context
         store = app.state.sandbox.core.store
-        records = sum(store.count(kind) for kind in ("seekpass.requests", "outbox.deliveries", "verifypass.activity"))
+        records = sum(store.count(kind) for kind in (REQUESTS, DELIVERIES, ACTIVITY))
         # Alternate, so each kind of reset meets a fully populated sandbox.
         if run % 2:
             tenant += timed(lambda context=context: context.reset("seekpass:passbox-demo-client"), 1)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bench import wrk
 from bench.matrix import log
-from bench.procs import BenchError, Req, Server, free_port, mib, send
+from bench.procs import BenchError, CpuMeter, Req, Server, free_port, mib, send
 from bench.servers import (
     CREATE_PATH,
     VERIFIED_CREATE_FORMAT,
@@ -25,6 +25,7 @@ from bench.servers import (
     create_request,
     passbox_bearer,
     passbox_cmd,
+    passbox_module,
     read_request,
     store_url,
     token_request,
@@ -48,6 +49,7 @@ class Checkpoint:
     rss_kib: int
     kept: str
     db_mib: float | None
+    other_cores: float
 
 
 @dataclass
@@ -55,13 +57,15 @@ class Segment:
     label: str
     result: wrk.Result
     rss_kib: int
+    other_cores: float
 
 
 def _server(ctx: Context, store: str, tag: str) -> tuple[Server, str]:
     port = free_port()
     url = store_url(ctx, store, tag)
-    cmd = passbox_cmd(ctx, url, port)
-    return Server(f"passbox-{store}", cmd, port, token_request(), cwd=ctx.source, log=ctx.tmp / f"{tag}.log"), url
+    cmd, env = passbox_cmd(ctx, url, port), passbox_module(ctx.source)[1]
+    server = Server(f"passbox-{store}", cmd, port, token_request(), cwd=ctx.source, log=ctx.tmp / f"{tag}.log", env=env)
+    return server, url
 
 
 def _kept(port: int) -> str:
@@ -95,6 +99,7 @@ def _check_magic(name: str, port: int, bearer: str) -> None:
 
 def retention(ctx: Context, store: str, checkpoints: list[int], params: wrk.Params) -> tuple[int, list[Checkpoint]]:
     tag = f"retention-{store}"
+    ctx.quiet(f"passbox-{store}")
     server, _ = _server(ctx, store, tag)
     out: list[Checkpoint] = []
     log(f"[{server.name}] retention: {', '.join(f'{n:,}' for n in checkpoints)} creates")
@@ -114,7 +119,9 @@ def retention(ctx: Context, store: str, checkpoints: list[int], params: wrk.Para
             script = wrk.numbered_creates_script(CREATE_PATH, headers, VERIFIED_CREATE_FORMAT, counter, todo, done)
             cap = max(60.0, todo / MIN_RATE)
             start = time.monotonic()
+            meter = CpuMeter(server.pid, ctx.postgres_pid())
             result = wrk.run(server.port, script, cap, params, path=CREATE_PATH, done_file=done)
+            other = meter.other_cores()
             seconds = time.monotonic() - start
             got = result.extra.get("responses", result.requests)
             counter = result.extra.get("counter", counter + got) + 1
@@ -133,6 +140,7 @@ def retention(ctx: Context, store: str, checkpoints: list[int], params: wrk.Para
                 server.rss_kib(),
                 _kept(server.port),
                 db,
+                other,
             )
             out.append(point)
             log(
@@ -147,6 +155,7 @@ def retention(ctx: Context, store: str, checkpoints: list[int], params: wrk.Para
 def soak(ctx: Context, store: str, seconds: float, params: wrk.Params) -> list[Segment]:
     if seconds < 2 * WINDOW:
         raise BenchError(f"--soak needs at least {2 * WINDOW:.0f} seconds (first and last {WINDOW:.0f} s)")
+    ctx.quiet(f"passbox-{store}")
     server, _ = _server(ctx, store, f"soak-{store}")
     segments: list[Segment] = []
     log(f"[{server.name}] soak: {seconds:.0f} s of mixed load")
@@ -165,38 +174,43 @@ def soak(ctx: Context, store: str, seconds: float, params: wrk.Params) -> list[S
             if length < 1:
                 continue
             script = wrk.mixed_script(mixed, 1, VERIFIED_CREATE_FORMAT, counter)
+            meter = CpuMeter(server.pid, ctx.postgres_pid())
             result = wrk.run(server.port, script, length, params)
+            other = meter.other_cores()
             counter = result.extra.get("counter", counter) + 1
             if server.proc is not None and server.proc.poll() is not None:
                 raise BenchError(f"[{server.name}] died during the soak\n{server.tail()}")
-            segments.append(Segment(label, result, server.rss_kib()))
+            segments.append(Segment(label, result, server.rss_kib(), other))
             bad = result.extra.get("bad", result.non2xx)
-            log(f"[{server.name}] {label}: {result.rps:.0f} req/s, p99 {result.p99_ms:.2f} ms, {bad} non-2xx")
+            log(
+                f"[{server.name}] {label}: {result.rps:.0f} req/s, p99 {result.p99_ms:.2f} ms, {bad} non-2xx; "
+                f"other processes used {other:.2f} cores"
+            )
     return segments
 
 
 def retention_table(results: dict[str, tuple[int, list[Checkpoint]]]) -> str:
     lines = [
-        "| store | creates | creates/s | p99 ms | non-2xx | requests kept | RSS MiB | RSS ÷ first | DB MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | creates | creates/s | p99 ms | non-2xx | kept | RSS MiB | RSS ÷ first | DB MiB | other CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for store, (idle, points) in results.items():
-        lines.append(f"| {store} | 0 (idle) | | | | | {mib(idle):.1f} | | |")
+        lines.append(f"| {store} | 0 (idle) | | | | | {mib(idle):.1f} | | | |")
         first = points[0].rss_kib if points else 0
         for p in points:
             ratio = f"{p.rss_kib / first:.2f}" if first else "-"
             db = f"{p.db_mib:.1f}" if p.db_mib is not None else ""
             lines.append(
                 f"| {store} | {p.sent:,} | {p.rps:,.0f} | {p.p99_ms:.2f} | {p.bad} | {p.kept} | "
-                f"{mib(p.rss_kib):.1f} | {ratio} | {db} |"
+                f"{mib(p.rss_kib):.1f} | {ratio} | {db} | {p.other_cores:.2f} |"
             )
     return "\n".join(lines)
 
 
 def soak_table(results: dict[str, list[Segment]]) -> str:
     lines = [
-        "| store | window | req/s | p50 ms | p99 ms | p99 ÷ first 30 s | non-2xx | RSS MiB after |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| store | window | req/s | p50 ms | p99 ms | p99 ÷ first 30 s | non-2xx | RSS MiB after | other CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for store, segments in results.items():
         first = segments[0].result.p99_ms if segments else 0.0
@@ -206,7 +220,7 @@ def soak_table(results: dict[str, list[Segment]]) -> str:
             bad = r.extra.get("bad", r.non2xx)
             lines.append(
                 f"| {store} | {seg.label} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} | {bad} | "
-                f"{mib(seg.rss_kib):.1f} |"
+                f"{mib(seg.rss_kib):.1f} | {seg.other_cores:.2f} |"
             )
     return "\n".join(lines)
 

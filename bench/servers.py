@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.procs import BenchError, Req, Server, send
+from bench.procs import NOISE, BenchError, Req, Server, clean_env, send, wait_quiet
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "bench"
@@ -98,6 +98,7 @@ class Context:
     source: Path  # the directory whose sandbox/ package is served (the repo, or a snapshot of it)
     tmp: Path
     log_level: str = "warning"
+    wait_quiet: float = 0.0
     _postgres: Any = None
     _databases: int = 0
     notes: list[str] = field(default_factory=list)
@@ -112,6 +113,14 @@ class Context:
             self._postgres = PostgresServer().start()
         self._databases += 1
         return str(self._postgres.create_database(f"bench_{self._databases}"))
+
+    def quiet(self, name: str) -> None:
+        """Wait (bounded) for the machine to be quiet before starting a server; say so when it is not."""
+        if self.wait_quiet <= 0:
+            return
+        other = wait_quiet(self.wait_quiet)
+        if other >= NOISE:
+            print(f"[{name}] other processes still use {other:.2f} cores: numbers will be disturbed", file=sys.stderr)
 
     def postgres_pid(self) -> int | None:
         if self._postgres is None or self._postgres.tmp_dir is None:
@@ -143,8 +152,20 @@ def floor(ctx: Context, port: int, log: str) -> Server:
     return Server("floor", cmd, port, token_request(), cwd=BENCH_DIR, log=ctx.tmp / log)
 
 
+def passbox_module(source: Path) -> tuple[str, dict[str, str]]:
+    """How to run passbox from a source tree: ``-m sandbox`` (sandbox/ is the package, found from the cwd),
+    or ``-m passbox`` with sandbox/ on PYTHONPATH (the layout with the package in sandbox/passbox/)."""
+    if (source / "sandbox" / "__main__.py").is_file():
+        return "sandbox", clean_env()
+    if (source / "sandbox" / "passbox" / "__main__.py").is_file():
+        path = os.pathsep.join(p for p in (str(source / "sandbox"), os.environ.get("PYTHONPATH", "")) if p)
+        return "passbox", clean_env({"PYTHONPATH": path})
+    raise BenchError(f"no sandbox/__main__.py or sandbox/passbox/__main__.py under {source}")
+
+
 def passbox_cmd(ctx: Context, store: str, port: int, workers: int = 1, extra: tuple[str, ...] = ()) -> list[str]:
-    cmd = [ctx.python, "-m", "sandbox", "serve", "--store", store, "--port", str(port), "--seed", "1"]
+    module, _ = passbox_module(ctx.source)
+    cmd = [ctx.python, "-m", module, "serve", "--store", store, "--port", str(port), "--seed", "1"]
     cmd += ["--log-level", ctx.log_level]
     if workers > 1:
         cmd += ["--workers", str(workers)]
@@ -165,9 +186,8 @@ def passbox(store: str, workers: int = 1) -> Callable[[Context, int, str], Serve
     def build(ctx: Context, port: int, log: str) -> Server:
         url = store_url(ctx, store, log.removesuffix(".log"))
         name = f"passbox-{store}" + (f"-w{workers}" if workers > 1 else "")
-        return Server(
-            name, passbox_cmd(ctx, url, port, workers), port, token_request(), cwd=ctx.source, log=ctx.tmp / log
-        )
+        cmd, env = passbox_cmd(ctx, url, port, workers), passbox_module(ctx.source)[1]
+        return Server(name, cmd, port, token_request(), cwd=ctx.source, log=ctx.tmp / log, env=env)
 
     return build
 

@@ -226,11 +226,9 @@ def run(
         Path(lua.name).unlink(missing_ok=True)
 
 
-def measure(port: int, req: Req, params: Params) -> Result:
-    """Warm up (unreported), then the measured run, with the same static request."""
-    script = static_script(req)
+def warm_up(port: int, req: Req, params: Params) -> None:
+    """An unreported run before the measured one; most of it failing means wrk's request is wrong."""
     if params.warmup > 0:
-        warm = run(port, script, params.warmup, params, path=req.path)
+        warm = run(port, static_script(req), params.warmup, params, path=req.path)
         if warm.non2xx > warm.requests / 2:
             raise BenchError(f"{warm.non2xx} of {warm.requests} warmup requests failed: wrk's request is wrong")
-    return run(port, script, params.duration, params, path=req.path)
