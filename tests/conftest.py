@@ -100,6 +100,8 @@ def postgres_server() -> Iterator[PostgresServer | str | None]:
 def new_postgres_url(server: PostgresServer | str | None) -> str:
     """A fresh, empty database on the session's server (skips when there is no server)."""
     if server is None:
+        if os.environ.get("PASSBOX_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (PASSBOX_REQUIRE_POSTGRES=1) but no server could be had")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it")
     if isinstance(server, str):
         return server
@@ -110,14 +112,26 @@ DATABASES = itertools.count(1)
 BACKENDS = ("memory", "sqlite", "postgresql")
 
 
+def url_for(backend: str, tmp_path: Path, postgres_server: PostgresServer | str | None) -> str:
+    if backend == "memory":
+        return "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'passbox.db'}"
+    return new_postgres_url(postgres_server)
+
+
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | str | None) -> str:
     """The URL of a fresh store of each backend in turn."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'passbox.db'}"
-    return new_postgres_url(postgres_server)
+    return url_for(request.param, tmp_path, postgres_server)
+
+
+@pytest.fixture(params=BACKENDS[1:])
+def shared_store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | str | None
+) -> str:
+    """A fresh store that several processes can open (SQLite, PostgreSQL): for what outlives one."""
+    return url_for(request.param, tmp_path, postgres_server)
 
 
 @pytest.fixture(scope="session")

@@ -110,14 +110,23 @@ async def test_a_failing_job_is_recorded_and_does_not_stop_others(clock: Clock, 
     assert scheduler.pending() == 0
 
 
-async def test_work_survives_the_scheduler_that_scheduled_it(clock: Clock, store: Store, store_url: str) -> None:
+@pytest.fixture
+def shared(shared_store_url: str) -> Iterator[Store]:
+    opened = open_store(shared_store_url)
+    opened.clear()
+    yield opened
+    opened.close()
+
+
+async def test_work_survives_the_scheduler_that_scheduled_it(
+    clock: Clock, shared: Store, shared_store_url: str
+) -> None:
     """A timer is a row: a new scheduler on the same store (a restart, another worker) runs it."""
-    if not store.shared:
-        pytest.skip("memory:// lives and dies with its process")
+    store = shared
     first = Scheduler(clock, store)
     first.handle("record", lambda timer: None)
     first.call_at(clock.now() + timedelta(hours=48), "record", "t", "expire", "request-1")
-    reopened = open_store(store_url)
+    reopened = open_store(shared_store_url)
     try:
         second = Scheduler(clock, reopened)
         ran: list[str] = []
@@ -130,13 +139,12 @@ async def test_work_survives_the_scheduler_that_scheduled_it(clock: Clock, store
 
 
 async def test_a_claimed_job_is_not_run_by_another_worker_until_the_lease_runs_out(
-    clock: Clock, store: Store, store_url: str
+    clock: Clock, shared: Store, shared_store_url: str
 ) -> None:
-    if not store.shared:
-        pytest.skip("one process: no other worker")
+    store = shared
     wall = [1_000.0]
     clock = Clock(frozen_at=clock.now(), source=lambda: wall[0])
-    reopened = open_store(store_url)
+    reopened = open_store(shared_store_url)
     try:
         dead = Scheduler(clock, store, lease_seconds=30)
         alive = Scheduler(clock, reopened, lease_seconds=30)

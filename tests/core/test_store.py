@@ -305,13 +305,14 @@ def test_concurrent_claims_have_one_owner(store: Store, connect: Callable[[], St
     assert len(claimed) == len(set(claimed)) == 20
 
 
-def test_a_store_survives_reopening(store: Store, store_url: str) -> None:
-    if not store.shared:
-        pytest.skip("memory:// lives and dies with its process")
+def test_a_store_survives_reopening(shared_store_url: str) -> None:
+    store = open_store(shared_store_url)
+    store.clear()
+    assert store.shared
     store.put(OTHER, "t", "k", "kept")
     store.incr("ids")
     store.close()
-    reopened = open_store(store_url)
+    reopened = open_store(shared_store_url)
     assert reopened.get(OTHER, "t", "k") == "kept"
     assert reopened.counter("ids") == 1
     reopened.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import new_postgres_url
+from tests.conftest import new_postgres_url, url_for
 from tests.live.served import Served, receiver, serve, wait_until
 from tests.postgres_server import PostgresServer
 
@@ -67,14 +67,6 @@ def code_of(html: str) -> str | None:
     return match.group(1) if match else None
 
 
-def store_for(backend: str, tmp_path: Path, postgres_server: PostgresServer | str | None) -> str:
-    if backend == "memory":
-        return "memory://"
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'passbox.db'}"
-    return new_postgres_url(postgres_server)
-
-
 @pytest.mark.parametrize(("backend", "workers"), [("memory", 1), ("sqlite", 2), ("postgresql", 2)])
 def test_one_single_use_token_submitted_at_once_is_spent_once(
     backend: str,
@@ -83,7 +75,7 @@ def test_one_single_use_token_submitted_at_once_is_spent_once(
     postgres_server: PostgresServer | str | None,
     servers: list[Served],
 ) -> None:
-    store = store_for(backend, tmp_path, postgres_server)
+    store = url_for(backend, tmp_path, postgres_server)
     served = serve(store, "--workers", str(workers), env=SINGLE_USE)
     servers.append(served)
     with served.client() as client:
