@@ -229,6 +229,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     ]
     guard = Guard(core.store, core.clock, settings.admin_token, core.rand.key_bytes("control.csrf", 32))
     middleware.append(Middleware(ControlGuardMiddleware, guard=guard))
+    core.scheduler.every(RETIRE_EVERY, guard.retire)
 
     core.scheduler.every(settings.poll_seconds, context.journal.flush)
     core.scheduler.every(RETIRE_EVERY, context.retire)

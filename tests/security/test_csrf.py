@@ -118,3 +118,20 @@ async def test_logins_are_throttled(make_client: Callable[..., Any]) -> None:
         assert throttled.status_code == 429
         assert int(throttled.headers["retry-after"]) > 0
         assert "passbox_admin" not in client.cookies
+
+
+async def test_ended_sessions_and_old_login_failures_are_retired(make_client: Callable[..., Any], wall: Any) -> None:
+    from passbox.control.guard import FAILURES, SESSION_SECONDS, SESSIONS
+    from passbox.core.store import GLOBAL
+
+    async with make_client(admin_token="a-long-admin-token") as (client, sandbox):
+        await client.post("/_sandbox/login", data={"token": "guess"})
+        assert (await client.post("/_sandbox/login", data={"token": "a-long-admin-token"})).status_code == 303
+        guard = client._transport.app.state.guard  # type: ignore[attr-defined]
+        store = sandbox.core.store
+        assert (store.count(SESSIONS, GLOBAL), store.count(FAILURES, GLOBAL)) == (1, 1)
+        assert guard.retire() == 0
+        wall.advance(SESSION_SECONDS + 1)
+        assert guard.retire() == 2
+        assert (store.count(SESSIONS, GLOBAL), store.count(FAILURES, GLOBAL)) == (0, 0)
+        assert (await client.get("/_sandbox/clock")).status_code == 401  # the session ended

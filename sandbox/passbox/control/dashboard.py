@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from passbox.control import ADMIN_COOKIE, CSRF_COOKIE, PREFIX
-from passbox.control.guard import SESSION_SECONDS, cookies_of, guard_of, refuse
+from passbox.control.guard import SESSION_SECONDS, guard_of, refuse
 from passbox.control.http import context_of
 from passbox.control.views import activity_view, request_view
 from passbox.core.clock import isoformat_z
@@ -42,8 +42,7 @@ def page_of(request: Request) -> int:
 def csrf_for(request: Request) -> tuple[str, str | None]:
     """The CSRF token for this browser's forms, and a new cookie value to set (or None)."""
     guard = guard_of(request)
-    cookies = cookies_of({b"cookie": request.headers.get("cookie", "").encode("latin-1")})
-    binding = guard.csrf_binding(cookies)
+    binding = guard.csrf_binding(request.cookies)
     new_cookie = None
     if binding is None and guard.token is None:
         binding = new_cookie = secrets.token_urlsafe(24)
@@ -82,7 +81,7 @@ async def checked_form(request: Request) -> dict[str, str] | None:
     """The posted form, or None when its CSRF token is missing or not this browser's."""
     form = parse_form(await read_body(request, context_of(request).settings.max_body_bytes))
     guard = guard_of(request)
-    binding = guard.csrf_binding(cookies_of({b"cookie": request.headers.get("cookie", "").encode("latin-1")}))
+    binding = guard.csrf_binding(request.cookies)
     given = form.get("csrf", "")
     if binding is None or not hmac.compare_digest(given.encode(), guard.csrf_token(binding).encode()):
         return None

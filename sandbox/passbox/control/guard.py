@@ -36,6 +36,7 @@ LOGIN = f"{PREFIX}/login"
 SESSION_SECONDS = 12 * 3600
 LOGIN_WINDOW = 60.0  # wall seconds
 LOGIN_ATTEMPTS = 5  # failed logins per address per window
+MAX_SESSIONS = 10_000  # sessions (and addresses with failed logins) kept at most
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -112,6 +113,13 @@ class Guard:
         session_id = self.session_of(cookies)
         if session_id is not None:
             self.store.delete(SESSIONS, GLOBAL, session_id)
+
+    def retire(self) -> int:
+        """Drop ended sessions and old login failures (their retire_at is wall time)."""
+        wall = self.clock.wall()
+        return self.store.retire(SESSIONS, wall, MAX_SESSIONS, 500) + self.store.retire(
+            FAILURES, wall, MAX_SESSIONS, 500
+        )
 
     # -- CSRF --------------------------------------------------------------------------------
 

@@ -28,13 +28,12 @@ from typing import Any, Literal
 import httpx
 
 from passbox.core.clock import Clock, isoformat_z
+from passbox.core.journal import REDACTED, SECRET_HEADERS
 from passbox.core.rand import Stream
 from passbox.core.scheduler import Scheduler
 from passbox.core.store import GLOBAL, Kind, Store, Timer
 
 JOB = "outbox.attempt"
-REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset({"x-vfyps-key", "authorization"})
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "passbox-webhooks/0.1"
 

@@ -13,11 +13,7 @@ from urllib.parse import unquote, urlsplit
 from passbox.core.store.base import GLOBAL, Kind, Store, StoreError, Timer
 from passbox.core.store.memory import MemoryStore
 
-__all__ = ["GLOBAL", "Kind", "MemoryStore", "Store", "StoreError", "Timer", "open_store", "sqlite_url"]
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+__all__ = ["GLOBAL", "Kind", "MemoryStore", "Store", "StoreError", "Timer", "open_store"]
 
 
 def open_store(url: str) -> Store:
