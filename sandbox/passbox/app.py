@@ -31,12 +31,13 @@ from passbox.control.context import ControlContext
 from passbox.control.guard import ControlGuardMiddleware, Guard
 from passbox.core import docs
 from passbox.core.clock import Clock
+from passbox.core.edge import Edge
 from passbox.core.errors import SandboxError, error_body
 from passbox.core.fakedata import FakeData
-from passbox.core.faults import FaultMiddleware, Faults
+from passbox.core.faults import Faults
 from passbox.core.fixtures import FixtureError, read_yaml_file
-from passbox.core.http import HEADER_LIMIT, ClockRefresh, HeaderLimit, SecurityHeaders
-from passbox.core.journal import Journal, JournalMiddleware
+from passbox.core.http import HEADER_LIMIT
+from passbox.core.journal import Journal
 from passbox.core.operations import OperationIndex
 from passbox.core.pages import Pages
 from passbox.core.personas import load_personas
@@ -220,15 +221,22 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     def render_fault(vendor: str, status: int, message: str, headers: Mapping[str, str]) -> Response:
         return vendors[vendor].render_status(status, message, headers)
 
-    middleware = [
-        Middleware(SecurityHeaders),
-        Middleware(HeaderLimit, limit=HEADER_LIMIT, render=render_431),
-        Middleware(ClockRefresh, clock=core.clock, shared=core.store.shared),
-        Middleware(JournalMiddleware, journal=context.journal, index=index, clock=core.clock, vendor_for=vendor_name),
-        Middleware(FaultMiddleware, faults=context.faults, index=index, vendor_for=vendor_name, render=render_fault),
-    ]
     guard = Guard(core.store, core.clock, settings.admin_token, core.rand.key_bytes("control.csrf", 32))
-    middleware.append(Middleware(ControlGuardMiddleware, guard=guard))
+    middleware = [
+        Middleware(
+            Edge,
+            limit=HEADER_LIMIT,
+            render_431=render_431,
+            clock=core.clock,
+            shared=core.store.shared,
+            index=index,
+            vendor_for=vendor_name,
+            journal=context.journal,
+            faults=context.faults,
+            render_fault=render_fault,
+        ),
+        Middleware(ControlGuardMiddleware, guard=guard),
+    ]
     core.scheduler.every(RETIRE_EVERY, guard.retire)
 
     core.scheduler.every(settings.poll_seconds, context.journal.flush)
@@ -265,7 +273,11 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
 def app_from_env() -> Starlette:
     """The app ``uvicorn --factory passbox.app:app_from_env`` builds (``passbox serve --reload``
     uses it): settings from the PASSBOX_* variables."""
-    return create_app(Settings.from_env())
+    from passbox.server import settle_heap
+
+    app = create_app(Settings.from_env())
+    settle_heap()
+    return app
 
 
 def sandbox_of(request: Request) -> Sandbox:

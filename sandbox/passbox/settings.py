@@ -80,8 +80,8 @@ class Settings:
             raise ValueError("time_compression must be positive")
         if not 0 <= self.webhook_jitter < 1:
             raise ValueError("webhook_jitter must be in [0, 1)")
-        if self.journal_size <= 0:
-            raise ValueError("journal_size must be positive")
+        if self.journal_size < 0:
+            raise ValueError("journal_size must be 0 (no journal) or more")
         if self.admin_token is not None and len(self.admin_token) < 8:
             raise ValueError("the admin token must be at least 8 characters")
         if self.webhook_timeout <= 0 or self.max_body_bytes <= 0 or self.max_webhooks <= 0:

@@ -77,6 +77,25 @@ async def test_the_journal_stays_within_its_bound(make_client: Callable[..., Any
         assert all(len(entry["request_body"]) <= 2049 for entry in body["entries"])
 
 
+async def test_a_journal_of_size_zero_records_nothing(make_client: Callable[..., Any]) -> None:
+    async with make_client(journal_size=0) as (client, sandbox):
+        assert (await client.post("/api/v2/token", json={"uid": "u1"}, headers=KEY)).status_code == 200
+        assert (await client.get("/api/v2/reporting", headers={"key": "bad"})).status_code == 401
+        body = (await client.get(JOURNAL)).json()
+        assert (body["capacity"], body["size"], body["entries"]) == (0, 0, [])
+        assert len(sandbox.journal) == 0
+
+
+async def test_long_headers_are_kept_cut_and_redacted_when_read(client: httpx.AsyncClient) -> None:
+    long = "v" * 5000
+    await client.get("/api/v2/reporting", headers={**KEY, "x-long": long, "x-" + "n" * 100: "short"})
+    entry = (await client.get(JOURNAL)).json()["entries"][0]
+    headers = entry["request_headers"]
+    assert headers["x-long"] == "v" * 256 + "…"
+    assert headers["key"] == "[redacted]"
+    assert headers["x-" + "n" * 62] == "short"  # names are cut at 64 bytes
+
+
 async def test_deliveries_are_listed_filtered_and_redelivered(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any]
 ) -> None:

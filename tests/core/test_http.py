@@ -57,3 +57,37 @@ def test_parse_form_keeps_the_first_value() -> None:
     assert parse_form(b"a=1&b=two+words&a=2&c=") == {"a": "1", "b": "two words", "c": ""}
     with pytest.raises(BadRequest):
         parse_form(b"\xff")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1, "b": [1.5, -0, true, null], "c": "\\u00e9\\ud83d\\ude00/"}',
+        b' {"dup": 1, "dup": 2} ',
+        b'"' + b"1" * 150 + b'"',  # digits in a string are not a number
+        b"[" * 32 + b"]" * 32,
+        b"1" * 100,
+        b"[1e400]",  # as the standard library reads it
+        b'{"k": "' + b"x" * 5000 + b'"}',
+    ],
+)
+def test_parse_json_reads_what_the_standard_library_reads(body: bytes) -> None:
+    import json
+
+    assert parse_json(body) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'"\\ud800"', "lone surrogate"),
+        (b"[" * 33 + b"]" * 33, "nested"),
+        (b"1" * 101, "more than 100 digits"),
+        (b'{"a": NaN}', "NaN"),
+        (b'["a\x01"]', "not valid JSON"),
+        (b"\xff", "UTF-8"),
+    ],
+)
+def test_parse_json_refuses_with_the_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(BadRequest, match=reason):
+        parse_json(body)

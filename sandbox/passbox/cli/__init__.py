@@ -153,7 +153,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--admin-token", help="require Authorization: Bearer <token> on the /_sandbox/ control plane")
     parser.add_argument("--faults", type=Path, help="YAML file of fault rules to start with (see the README)")
-    parser.add_argument("--journal-size", type=int, help="requests kept in the journal (default: 1000)")
+    parser.add_argument("--journal-size", type=int, help="requests kept in the journal (default: 1000; 0 turns it off)")
     parser.add_argument("--reload", action="store_true", help="restart when the code, specs or fixtures change")
     parser.add_argument(
         "--access-log",
@@ -288,7 +288,7 @@ def serve(args: argparse.Namespace) -> int:
     from passbox.app import create_app
     from passbox.core.fixtures import FixtureError
     from passbox.core.store import StoreError
-    from passbox.server import PROTOCOL, log_config
+    from passbox.server import PROTOCOL, log_config, settle_heap
 
     overrides = {field: getattr(args, flag) for flag, field in SERVE_FLAGS.items()}
     if overrides["store_url"] is None and not os.environ.get(env_name("store_url")):
@@ -355,6 +355,7 @@ def serve(args: argparse.Namespace) -> int:
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if not self.should_exit:
+                settle_heap()
                 print(text, flush=True)
 
     config = uvicorn.Config(

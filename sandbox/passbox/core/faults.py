@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from passbox.core.journal import FAULT
-from passbox.core.operations import OperationIndex
 from passbox.core.rand import Stream
 from passbox.core.store import GLOBAL, Store
 from passbox.core.store import Kind as RecordKind
@@ -28,7 +27,7 @@ from passbox.core.store import Kind as RecordKind
 Kind = Literal["latency", "error", "rate_limit", "cloudflare"]
 KINDS: tuple[Kind, ...] = ("latency", "error", "rate_limit", "cloudflare")
 # vendor, status, message, headers -> the vendor's error response
-Renderer = Callable[[str, int, str, Mapping[str, str]], Response]
+FaultRenderer = Callable[[str, int, str, Mapping[str, str]], Response]
 
 CLOUDFLARE_PAGE = """<!DOCTYPE html>
 <html lang="en-US"><head><meta charset="UTF-8">
@@ -118,6 +117,24 @@ class Faults:
     def any(self) -> bool:
         return self.store.count(RULES, GLOBAL) > 0
 
+    async def intercept(
+        self, vendor: str, operations: frozenset[str], scope: Scope, render: FaultRenderer
+    ) -> ASGIApp | None:
+        """Apply the rules to a request of ``vendor`` (whose operation has these ids): wait out
+        any latency, name the rules in the scope's state for the journal, and return the
+        response of a rule that answers the request (None: the route answers it)."""
+        decisions = self.decide(vendor, operations)
+        if not decisions:
+            return None
+        scope["state"][FAULT] = ", ".join(f"{d.rule.id} ({d.rule.kind})" for d in decisions)
+        delay = sum(d.delay_ms for d in decisions if d.rule.kind == "latency")
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)
+        terminal = next((d.rule for d in decisions if d.rule.kind != "latency"), None)
+        if terminal is None:
+            return None
+        return fault_response(terminal, vendor, scope, self.rng, render)
+
     def decide(self, vendor: str, operations: frozenset[str]) -> list[Decision]:
         """The rules that fire for this request, oldest first; counts it against limited rules.
         At most one rule answers a request (error, rate limit, block page); a later one that
@@ -153,58 +170,18 @@ class Faults:
         return decisions
 
 
-class FaultMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        faults: Faults,
-        index: OperationIndex,
-        vendor_for: Callable[[str], str | None],
-        render: Renderer,
-    ) -> None:
-        self.app = app
-        self.faults = faults
-        self.index = index
-        self.vendor_for = vendor_for
-        self.render = render
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.faults.any():
-            await self.app(scope, receive, send)
-            return
-        vendor, operation = self.index.classify(scope, self.vendor_for)
-        if vendor is None:
-            await self.app(scope, receive, send)  # the control plane is never faulted
-            return
-        names = self.index.spellings(operation.operation_id) if operation else frozenset()
-        decisions = self.faults.decide(vendor, names)
-        if not decisions:
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        state[FAULT] = ", ".join(f"{d.rule.id} ({d.rule.kind})" for d in decisions)
-        delay = sum(d.delay_ms for d in decisions if d.rule.kind == "latency")
-        if delay > 0:
-            await asyncio.sleep(delay / 1000)
-        terminal = next((d.rule for d in decisions if d.rule.kind != "latency"), None)
-        if terminal is None:
-            await self.app(scope, receive, send)
-            return
-        response = self._response(terminal, vendor, scope)
-        await response(scope, receive, send)
-
-    def _response(self, rule: FaultRule, vendor: str, scope: Scope) -> Response:
-        message = f"Injected fault {rule.id} (passbox control plane)"
-        if rule.kind == "error":
-            return self.render(vendor, rule.status, message, {})
-        headers = {"Retry-After": str(rule.retry_after)}
-        if rule.kind == "rate_limit":
-            return self.render(vendor, 429, message, headers)
-        host = html.escape(dict(scope.get("headers", [])).get(b"host", b"this site")[:255].decode("latin-1"))
-        ray = f"{self.faults.rng.hex(8)}-SYD"
-        return HTMLResponse(
-            CLOUDFLARE_PAGE.format(host=host, ray=ray),
-            status_code=429,
-            headers={**headers, "Server": "cloudflare", "CF-RAY": ray, "Cache-Control": "no-store"},
-        )
+def fault_response(rule: FaultRule, vendor: str, scope: Scope, rng: Stream, render: FaultRenderer) -> Response:
+    """What a rule that answers the request (error, rate limit, block page) sends."""
+    message = f"Injected fault {rule.id} (passbox control plane)"
+    if rule.kind == "error":
+        return render(vendor, rule.status, message, {})
+    headers = {"Retry-After": str(rule.retry_after)}
+    if rule.kind == "rate_limit":
+        return render(vendor, 429, message, headers)
+    host = html.escape(dict(scope.get("headers", [])).get(b"host", b"this site")[:255].decode("latin-1"))
+    ray = f"{rng.hex(8)}-SYD"
+    return HTMLResponse(
+        CLOUDFLARE_PAGE.format(host=host, ray=ray),
+        status_code=429,
+        headers={**headers, "Server": "cloudflare", "CF-RAY": ray, "Cache-Control": "no-store"},
+    )

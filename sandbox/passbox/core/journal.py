@@ -1,9 +1,10 @@
 """The request journal: the last N vendor requests an app served, secrets redacted.
 
-A pure ASGI middleware records method, path, vendor, operation, tenant, status, latency and
-the first bytes of both bodies. It holds at most ``size`` entries and at most
-``BODY_LIMIT`` bytes of each body, so memory stays flat however long the sandbox runs.
-Vendor routes name the tenant (and a fault middleware any fault it injected) in
+The edge (``passbox.core.edge``) records method, path, vendor, operation, tenant, status,
+latency, the headers and the first bytes of both bodies, as sent: redaction happens when an
+entry is read, not on the request path. It holds at most ``size`` entries (0 turns it off)
+and at most ``BODY_LIMIT`` bytes of each body, so memory stays flat however long the sandbox
+runs. Vendor routes name the tenant (and the edge any fault it injected) in
 ``scope["state"]``, which is shared with every layer below.
 
 Entries are records in the store, so every worker and replica sees the traffic of all. On a
@@ -16,16 +17,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from passbox.core.clock import Clock, isoformat_z
-from passbox.core.operations import OperationIndex
+from passbox.core.clock import isoformat_z
 from passbox.core.store import GLOBAL, Kind, Store
 
 BODY_LIMIT = 2048  # bytes of each body an entry keeps
@@ -71,8 +69,17 @@ def redact_query(query: str) -> str:
     return urlencode([(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs])
 
 
+def bounded_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """At most HEADERS_LIMIT headers, each name cut to 64 bytes and each value to
+    HEADER_VALUE_LIMIT (plus one byte, so a reader can tell it was cut), as sent."""
+    kept = headers[:HEADERS_LIMIT]
+    if any(len(name) > 64 or len(value) > HEADER_VALUE_LIMIT for name, value in kept):
+        kept = [(name[:64], value[: HEADER_VALUE_LIMIT + 1]) for name, value in kept]
+    return kept
+
+
 def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """At most HEADERS_LIMIT headers, each value cut to HEADER_VALUE_LIMIT, secrets replaced."""
+    """Headers as they may be shown: each value cut to HEADER_VALUE_LIMIT, secrets replaced."""
     result: dict[str, str] = {}
     for raw_name, raw_value in headers[:HEADERS_LIMIT]:
         name = raw_name[:64].decode("latin-1").lower()
@@ -96,7 +103,7 @@ class Entry:
     tenant: str | None
     status: int
     latency_ms: float
-    request_headers: dict[str, str]
+    request_headers: list[tuple[bytes, bytes]]  # bounded, as sent; redacted when shown
     request_body: bytes  # the first BODY_LIMIT bytes, as sent; redacted when shown
     request_type: str
     request_size: int
@@ -117,7 +124,7 @@ class Entry:
             "tenant": self.tenant,
             "status": self.status,
             "latency_ms": round(self.latency_ms, 3),
-            "request_headers": dict(self.request_headers),
+            "request_headers": redact_headers(self.request_headers),
             "request_body": redact_body(self.request_body, self.request_type, self.request_size),
             "response_body": redact_body(self.response_body, self.response_type, self.response_size),
             "fault": self.fault,
@@ -136,11 +143,61 @@ class Journal:
         self.size = size
         self._store = store
         self._buffer: list[Entry] = []
-        self._local: deque[Entry] | None = None if store.shared else deque(maxlen=size)
+        self._local: deque[Entry] | None = None if store.shared else deque(maxlen=max(size, 1))
+        self._numbered = 0  # entries numbered so far on a private store
 
-    def add(self, entry: Entry) -> None:
+    @property
+    def enabled(self) -> bool:
+        """A journal of size 0 records nothing."""
+        return self.size > 0
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        scope: Mapping[str, Any],
+        vendor: str | None,
+        operation: str | None,
+        tenant: str | None,
+        fault: str | None,
+        status: int,
+        latency_ms: float,
+        request_body: bytes,
+        request_size: int,
+        response_body: bytes,
+        response_type: bytes,
+        response_size: int,
+    ) -> None:
+        """Keep one served request, as bounded raw bytes (redacted only when it is read)."""
+        headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        content_type = next((value for name, value in headers if name == b"content-type"), b"")
+        path: str = scope["path"]
+        number = 0
         if self._local is not None:
-            self._local.append(dataclasses.replace(entry, id=self._store.incr("journal")))
+            self._numbered += 1
+            number = self._numbered
+        entry = Entry(
+            id=number,
+            at=at,
+            method=scope["method"],
+            path=path[:2048],
+            query=scope.get("query_string", b"")[:2048].decode("latin-1"),
+            vendor=vendor,
+            operation=operation,
+            tenant=tenant,
+            status=status,
+            latency_ms=latency_ms,
+            request_headers=bounded_headers(headers),
+            request_body=request_body,
+            request_type=content_type[:200].decode("latin-1"),
+            request_size=request_size,
+            response_body=response_body,
+            response_type=response_type[:200].decode("latin-1"),
+            response_size=response_size,
+            fault=fault,
+        )
+        if self._local is not None:
+            self._local.append(entry)
             return
         self._buffer.append(entry)
         if len(self._buffer) >= BATCH:
@@ -213,93 +270,9 @@ class Journal:
         the written ones."""
         keep = [] if tenant is None else [entry for entry in self._buffer if entry.tenant != tenant]
         self._buffer = keep
+        if tenant is None:
+            self._numbered = 0  # a reset starts the numbering over, as the store's counters do
         if self._local is not None:
             kept = [] if tenant is None else [entry for entry in self._local if entry.tenant != tenant]
             self._local.clear()
             self._local.extend(kept)
-
-
-class JournalMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        journal: Journal,
-        index: OperationIndex,
-        clock: Clock,
-        vendor_for: Callable[[str], str | None],
-    ) -> None:
-        self.app = app
-        self.journal = journal
-        self.index = index
-        self.clock = clock
-        self.vendor_for = vendor_for
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        vendor, operation = self.index.classify(scope, self.vendor_for)
-        if vendor is None:
-            await self.app(scope, receive, send)  # only vendor traffic is journaled
-            return
-
-        state = scope["state"]
-        request_body = bytearray()
-        response_body = bytearray()
-        sizes = [0, 0]  # full request and response body sizes
-        response: dict[str, Any] = {"status": 500, "content_type": ""}
-        started = self.clock.monotonic()
-        at = self.clock.now()
-
-        async def receive_wrapper() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                sizes[0] += len(chunk)
-                if len(request_body) < BODY_LIMIT:
-                    request_body.extend(chunk[: BODY_LIMIT - len(request_body)])
-            return message
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response["status"] = message["status"]
-                for name, value in message.get("headers", []):
-                    if name.lower() == b"content-type":
-                        response["content_type"] = value[:200].decode("latin-1")
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                sizes[1] += len(chunk)
-                if len(response_body) < BODY_LIMIT:
-                    response_body.extend(chunk[: BODY_LIMIT - len(response_body)])
-            await send(message)
-
-        try:
-            await self.app(scope, receive_wrapper, send_wrapper)
-        finally:
-            # Recorded cheaply (bounded raw bytes); redacted when an entry is read.
-            raw_headers = scope.get("headers", [])
-            content_type = next((value for name, value in raw_headers if name == b"content-type"), b"")
-            self.journal.add(
-                Entry(
-                    id=0,
-                    at=at,
-                    method=scope["method"],
-                    path=path[:2048],
-                    query=scope.get("query_string", b"")[:2048].decode("latin-1"),
-                    vendor=vendor,
-                    operation=operation.operation_id if operation else None,
-                    tenant=state.get(TENANT) if isinstance(state, dict) else None,
-                    status=response["status"],
-                    latency_ms=(self.clock.monotonic() - started) * 1000,
-                    request_headers=redact_headers(raw_headers),
-                    request_body=bytes(request_body),
-                    request_type=content_type[:200].decode("latin-1"),
-                    request_size=sizes[0],
-                    response_body=bytes(response_body),
-                    response_type=response["content_type"],
-                    response_size=sizes[1],
-                    fault=state.get(FAULT) if isinstance(state, dict) else None,
-                )
-            )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 from starlette.responses import Response
+
+# msgspec writes what json.dumps(separators=(",", ":"), ensure_ascii=False) writes, several
+# times faster; the standard library remains for what msgspec would write differently
+# (NaN, which JSON cannot hold, and anything msgspec does not know how to encode).
+_ENCODE = msgspec.json.Encoder().encode
 
 _RAILS_ESCAPES = str.maketrans(
     {"&": "\\u0026", "<": "\\u003c", ">": "\\u003e", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -13,7 +19,10 @@ _RAILS_ESCAPES = str.maketrans(
 
 
 def compact_json(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    try:
+        return _ENCODE(data)
+    except (TypeError, msgspec.EncodeError):
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 class JSONResponse(Response):
@@ -33,14 +42,19 @@ class RailsJSONResponse(JSONResponse):
     """
 
     def render(self, content: Any) -> bytes:
-        text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return text.translate(_RAILS_ESCAPES).encode()
+        data = compact_json(content)
+        if data.isascii() and b"&" not in data and b"<" not in data and b">" not in data:
+            return data
+        return data.decode().translate(_RAILS_ESCAPES).encode()
 
 
 def laravel_json(data: Any) -> bytes:
     """JSON as PHP's json_encode writes it by default (Laravel responses, Guzzle bodies):
     compact, ``/`` escaped as ``\\/`` and non-ASCII as ``\\uXXXX``. Parsers read it back unchanged."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).replace("/", "\\/").encode()
+    encoded = compact_json(data)
+    if not encoded.isascii():
+        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+    return encoded.replace(b"/", b"\\/")
 
 
 class LaravelJSONResponse(JSONResponse):

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from passbox.core.clock import isoformat_z
 from passbox.core.errors import FieldError, NotFound, SandboxError
-from passbox.core.responses import laravel_json
+from passbox.core.responses import compact_json, laravel_json
 from passbox.core.runtime import Core
 from passbox.core.store import Kind
 from passbox.core.validation import SchemaValidators
@@ -199,7 +199,7 @@ class VerifyPassBackend:
         ]
         while fields[-1] in (None, 0) and len(fields) > 5:
             fields.pop()  # compact: the token for the vendor's sample is about as long as its sample
-        return self.codec.encrypt(json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode())
+        return self.codec.encrypt(compact_json(fields))
 
     def token_ttl(self, account: Account) -> int | None:
         return account.token_ttl if account.token_ttl is not None else self._settings.applicant_token_ttl

@@ -55,9 +55,10 @@ class TokenCodec:
         ciphertext = encryptor.update(padded) + encryptor.finalize()
         iv_b64 = base64.b64encode(iv).decode()
         value_b64 = base64.b64encode(ciphertext).decode()
-        payload = {"iv": iv_b64, "value": value_b64, "mac": self._mac(iv_b64, value_b64), "tag": ""}
-        # Compact, slashes unescaped: what json_encode(..., JSON_UNESCAPED_SLASHES) writes.
-        return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+        # Compact, slashes unescaped: what json_encode(..., JSON_UNESCAPED_SLASHES) writes (base64
+        # and hex need no escaping, so the JSON is written directly).
+        payload = f'{{"iv":"{iv_b64}","value":"{value_b64}","mac":"{self._mac(iv_b64, value_b64)}","tag":""}}'
+        return base64.b64encode(payload.encode()).decode()
 
     def decrypt(self, token: str) -> bytes:
         if not token or len(token) > MAX_TOKEN_CHARS:

@@ -1,7 +1,8 @@
 """The in-memory store: dicts in insertion order, an undo log for rollback, one lock.
 
 The default of ``create_app()`` and the pytest plugin: ephemeral and fast. Records are kept
-as the immutable objects they are (the SQL backends hold their encoded form); a transaction
+encoded by their kind's codec, as the SQL backends hold them (so a record read back is a
+copy, and the cycle collector has nothing to walk); a transaction
 records how to undo each write and replays that log backwards when the unit of work raises.
 """
 
@@ -12,18 +13,58 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from passbox.core.store.base import Kind, T, Timer
 
+# A record: (seq, version, retire_at, encoded data). Tuples of atomic values and encoded
+# records are not tracked by Python's cycle collector, so a store of a million records adds
+# nothing to the collector's pauses (live objects made full collections take 200 ms).
+_Row = tuple[int, int, float | None, bytes]
 
-@dataclass(slots=True)
-class _Row:
-    seq: int
-    version: int
-    retire_at: float | None
-    value: Any
+
+class _Timers:
+    """(tenant, key) -> Timer, held as plain tuples for the same reason as records."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], tuple[str, str, float, str, str, int]] = {}
+
+    def get(self, at: tuple[str, str]) -> Timer | None:
+        row = self._rows.get(at)
+        return None if row is None else Timer(*row)
+
+    def __getitem__(self, at: tuple[str, str]) -> Timer:
+        return Timer(*self._rows[at])
+
+    def __setitem__(self, at: tuple[str, str], timer: Timer) -> None:
+        self._rows[at] = (timer.tenant, timer.key, timer.due, timer.job, timer.payload, timer.claim)
+
+    def pop(self, at: tuple[str, str], default: None = None) -> Timer | None:
+        row = self._rows.pop(at, None)
+        return None if row is None else Timer(*row)
+
+    def __contains__(self, at: object) -> bool:
+        return at in self._rows
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def values(self) -> Iterator[Timer]:
+        return (Timer(*row) for row in self._rows.values())
+
+    def items(self) -> Iterator[tuple[tuple[str, str], Timer]]:
+        return ((at, Timer(*row)) for at, row in self._rows.items())
+
+    def live(self, at: tuple[str, str], claim: int, due: float) -> bool:
+        row = self._rows.get(at)
+        return row is not None and row[5] == claim and row[2] == due
+
+    def clear(self) -> None:
+        self._rows.clear()
 
 
 class MemoryStore:
@@ -38,9 +79,12 @@ class MemoryStore:
         # kind -> tenant -> key -> row; kind -> (tenant, key) -> row (insertion order across tenants)
         self._rows: dict[str, dict[str, dict[str, _Row]]] = {}
         self._order: dict[str, dict[tuple[str, str], _Row]] = {}
+        # kind -> (tenant, key) -> seq of the rows with a retire_at, oldest first once sorted
+        self._retirable: dict[str, dict[tuple[str, str], int]] = {}
+        self._retirable_sorted: dict[str, bool] = {}
         self._counters: dict[str, int] = {}
         self._settings: dict[str, Any] = {}
-        self._timers: dict[tuple[str, str], Timer] = {}
+        self._timers = _Timers()
         self._leases: dict[tuple[str, str], float] = {}
         # heap of (due, seq, tenant, key, claim): first due first, then first scheduled; stale entries skipped
         self._due: list[tuple[float, int, str, str, int]] = []
@@ -75,52 +119,53 @@ class MemoryStore:
 
     def get(self, kind: Kind[T], tenant: str, key: str) -> T | None:
         row = self._row(kind, tenant, key)
-        return None if row is None else row.value
+        return None if row is None else kind.decode(row[3])
 
     def get_versioned(self, kind: Kind[T], tenant: str, key: str) -> tuple[T, int] | None:
         row = self._row(kind, tenant, key)
-        return None if row is None else (row.value, row.version)
+        return None if row is None else (kind.decode(row[3]), row[1])
+
+    def _set_row(self, kind: str, tenant: str, key: str, row: _Row | None) -> None:
+        """Place ``row`` (None: remove it) in every index, keeping an existing row's place."""
+        at = (tenant, key)
+        retirable = self._retirable.setdefault(kind, {})
+        if row is None:
+            self._rows.get(kind, {}).get(tenant, {}).pop(key, None)
+            self._order.get(kind, {}).pop(at, None)
+            retirable.pop(at, None)
+            return
+        self._rows.setdefault(kind, {}).setdefault(tenant, {})[key] = row
+        self._order.setdefault(kind, {})[at] = row
+        if row[2] is None:
+            retirable.pop(at, None)
+        elif at not in retirable:
+            if retirable and row[0] < next(reversed(retirable.values())):
+                self._retirable_sorted[kind] = False
+            retirable[at] = row[0]
 
     def _write(self, kind: Kind[Any], tenant: str, key: str, value: Any, retire_at: float | None) -> int:
-        if not isinstance(value, kind.type):
-            raise TypeError(f"{kind.name} holds {kind.type.__name__} records, not {type(value).__name__}")
+        data = kind.encode(value)
         with self._lock:
-            bucket = self._rows.setdefault(kind.name, {}).setdefault(tenant, {})
-            row = bucket.get(key)
-            if row is None:
+            before = self._row(kind, tenant, key)
+            if before is None:
                 self._seq += 1
-                row = bucket[key] = _Row(self._seq, 1, retire_at, value)
-                self._order.setdefault(kind.name, {})[(tenant, key)] = row
-                self._log(lambda: self._forget(kind.name, tenant, key))
-                return 1
-            before = (row.version, row.retire_at, row.value)
+                row: _Row = (self._seq, 1, retire_at, data)
+            else:
+                row = (before[0], before[1] + 1, retire_at, data)
+            self._set_row(kind.name, tenant, key, row)
+            self._log(lambda: self._restore(kind.name, tenant, key, before))
+            return row[1]
 
-            def undo() -> None:
-                row.version, row.retire_at, row.value = before
-
-            self._log(undo)
-            row.version += 1
-            row.retire_at = retire_at
-            row.value = value
-            return row.version
-
-    def _drop(self, kind: str, tenant: str, key: str) -> _Row | None:
-        row = self._rows.get(kind, {}).get(tenant, {}).pop(key, None)
-        if row is not None:
-            self._order[kind].pop((tenant, key), None)
-        return row
-
-    def _forget(self, kind: str, tenant: str, key: str) -> None:
-        self._drop(kind, tenant, key)
-
-    def _restore(self, kind: str, tenant: str, key: str, row: _Row) -> None:
-        self._rows.setdefault(kind, {}).setdefault(tenant, {})[key] = row
-        order = self._order.setdefault(kind, {})
-        order[(tenant, key)] = row
-        # Put it back in its place: rebuild the order by seq (rare: only a rolled-back delete).
-        self._order[kind] = dict(sorted(order.items(), key=lambda item: item[1].seq))
+    def _restore(self, kind: str, tenant: str, key: str, row: _Row | None) -> None:
+        """Undo a write or a delete: put ``row`` back (None: remove the key) in its place by seq."""
+        self._set_row(kind, tenant, key, row)
+        if row is None:
+            return
+        # A rolled-back delete (rare) re-inserts at the end: rebuild the orders by seq.
+        self._order[kind] = dict(sorted(self._order[kind].items(), key=lambda item: item[1][0]))
         bucket = self._rows[kind][tenant]
-        self._rows[kind][tenant] = dict(sorted(bucket.items(), key=lambda item: item[1].seq))
+        self._rows[kind][tenant] = dict(sorted(bucket.items(), key=lambda item: item[1][0]))
+        self._retirable_sorted[kind] = False
 
     def put(self, kind: Kind[T], tenant: str, key: str, value: T, *, retire_at: float | None = None) -> int:
         return self._write(kind, tenant, key, value, retire_at)
@@ -137,16 +182,17 @@ class MemoryStore:
     ) -> bool:
         with self._lock:
             row = self._row(kind, tenant, key)
-            if row is None or row.version != version:
+            if row is None or row[1] != version:
                 return False
             self._write(kind, tenant, key, value, retire_at)
             return True
 
     def delete(self, kind: Kind[T], tenant: str, key: str) -> bool:
         with self._lock:
-            row = self._drop(kind.name, tenant, key)
+            row = self._row(kind, tenant, key)
             if row is None:
                 return False
+            self._set_row(kind.name, tenant, key, None)
             self._log(lambda: self._restore(kind.name, tenant, key, row))
             return True
 
@@ -154,13 +200,13 @@ class MemoryStore:
         self, kind: Kind[T], tenant: str, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
     ) -> list[T]:
         rows = list(self._rows.get(kind.name, {}).get(tenant, {}).values())
-        return [row.value for row in _page(rows, newest_first, limit, offset)]
+        return [kind.decode(row[3]) for row in _page(rows, newest_first, limit, offset)]
 
     def scan(
         self, kind: Kind[T], *, newest_first: bool = False, limit: int | None = None, offset: int = 0
     ) -> list[tuple[str, T]]:
         items = list(self._order.get(kind.name, {}).items())
-        return [(tenant, row.value) for (tenant, _), row in _page(items, newest_first, limit, offset)]
+        return [(tenant, kind.decode(row[3])) for (tenant, _), row in _page(items, newest_first, limit, offset)]
 
     def count(self, kind: Kind[T], tenant: str | None = None) -> int:
         if tenant is not None:
@@ -168,12 +214,12 @@ class MemoryStore:
         return len(self._order.get(kind.name, {}))
 
     def find(self, kind: Kind[T], key: str) -> tuple[str, T] | None:
-        best: tuple[int, str, Any] | None = None
+        best: tuple[int, str, bytes] | None = None
         for tenant, bucket in self._rows.get(kind.name, {}).items():
             row = bucket.get(key)
-            if row is not None and (best is None or row.seq < best[0]):
-                best = (row.seq, tenant, row.value)
-        return None if best is None else (best[1], best[2])
+            if row is not None and (best is None or row[0] < best[0]):
+                best = (row[0], tenant, row[3])
+        return None if best is None else (best[1], kind.decode(best[2]))
 
     def tenants(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -274,8 +320,7 @@ class MemoryStore:
         return sorted(found, key=lambda timer: (timer.due, self._timer_seq[(timer.tenant, timer.key)]))
 
     def _live(self, entry: tuple[float, int, str, str, int]) -> bool:
-        timer = self._timers.get((entry[2], entry[3]))
-        return timer is not None and timer.claim == entry[4] and timer.due == entry[0]
+        return self._timers.live((entry[2], entry[3]), entry[4], entry[0])
 
     def _live_heap(self) -> None:
         """Drop stale entries at the top, and rebuild when most of the heap is stale (timers
@@ -333,14 +378,17 @@ class MemoryStore:
 
     def retire(self, kind: Kind[T], now: float, keep: int, limit: int | None = None) -> int:
         with self._lock:
+            retirable = self._retirable.get(kind.name, {})
+            if not self._retirable_sorted.get(kind.name, True):
+                retirable = self._retirable[kind.name] = dict(sorted(retirable.items(), key=lambda item: item[1]))
+                self._retirable_sorted[kind.name] = True
             order = self._order.get(kind.name, {})
-            retirable = [(at, row) for at, row in order.items() if row.retire_at is not None]
-            excess = max(0, len(order) - keep)
             cap = len(retirable) if limit is None else limit
-            due = [at for at, row in retirable if row.retire_at <= now][:cap]  # type: ignore[operator]
+            due = [at for at in retirable if order[at][2] <= now][:cap]  # type: ignore[operator]
+            excess = min(len(order) - len(due) - keep, cap)
             taken = set(due)
-            over = [at for at, _ in retirable if at not in taken][: min(max(0, excess - len(due)), cap)]
-            doomed = due + over
+            over = [at for at in itertools.islice(retirable, len(due) + max(0, excess)) if at not in taken]
+            doomed = due + over[: max(0, excess)]
             for tenant, key in doomed:
                 self.delete(kind, tenant, key)
             return len(doomed)
@@ -360,6 +408,8 @@ class MemoryStore:
             if tenant is None:
                 self._rows.clear()
                 self._order.clear()
+                self._retirable.clear()
+                self._retirable_sorted.clear()
                 self._counters.clear()
                 self._timers.clear()
                 self._timer_seq.clear()
@@ -370,6 +420,7 @@ class MemoryStore:
             for kind, tenants in self._rows.items():
                 for key in tenants.pop(tenant, {}):
                     self._order[kind].pop((tenant, key), None)
+                    self._retirable.get(kind, {}).pop((tenant, key), None)
             for at in [at for at in self._timers if at[0] == tenant]:
                 self._timers.pop(at)
                 self._timer_seq.pop(at, None)
