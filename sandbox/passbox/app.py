@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     """A new, independent app. ``specs`` may be passed in (from ``load_specs()``) to build many
     apps cheaply: they are read-only, so apps sharing them still share no state."""
     settings = settings or Settings()
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, group_commit=True)
     wanted = settings.seed if settings.seed is not None else secrets.randbits(32)
     seed = store.insert_setting(SEED, "seed", wanted)
     if settings.seed is not None and seed != settings.seed:
@@ -234,6 +234,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
             journal=context.journal,
             faults=context.faults,
             render_fault=render_fault,
+            durable=core.store.durable if core.store.shared else None,
         ),
         Middleware(ControlGuardMiddleware, guard=guard),
     ]

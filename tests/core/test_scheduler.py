@@ -199,17 +199,55 @@ async def test_background_loop_on_a_real_clock_waits_for_the_instant(store: Stor
     scheduler = Scheduler(clock, store)
     done = asyncio.Event()
     scheduler.handle("done", lambda timer: done.set())
-    scheduler.call_at(clock.now() + timedelta(hours=1), "done", "t", "k")
+    scheduler.handle("nudge", lambda timer: None)
+    start = clock.now()
+    scheduler.call_at(start + timedelta(hours=1), "done", "t", "k")
     loop = asyncio.create_task(scheduler.run_forever())
     try:
         for _ in range(20):  # give an eager loop every chance to run it early
             await asyncio.sleep(0)
         assert not done.is_set()
         assert scheduler.pending() == 1
-        now[0] += 3600
-        scheduler.call_at(clock.now() + timedelta(hours=5), "done", "t", "nudge")  # wakes the loop
+        now[0] += 3600  # the fake system time jumps, which no real sleep follows...
+        # ...so wake the loop with work due before the instant it waits for
+        scheduler.call_at(start + timedelta(minutes=30), "nudge", "t", "nudge")
         await asyncio.wait_for(done.wait(), timeout=5)
-        assert [timer.key for timer in store.timers()] == ["nudge"]
+        assert store.timers() == []
+    finally:
+        loop.cancel()
+
+
+async def test_work_due_after_the_loops_next_look_does_not_wake_it(clock: Clock) -> None:
+    """Every created request schedules its expiry 48 h ahead: that must not wake the loop."""
+
+    class Counting(MemoryStore):
+        claims = 0
+
+        def claim_due(self, now: float, wall: float, lease: float, owner: str, limit: int = 100) -> list[Timer]:
+            self.claims += 1
+            return super().claim_due(now, wall, lease, owner, limit)
+
+    store = Counting()
+    scheduler = Scheduler(clock, store)
+    ran: list[str] = []
+    recording(scheduler, ran)
+    scheduler.call_at(clock.now() + timedelta(hours=1), "record", "t", "first", "first")
+    loop = asyncio.create_task(scheduler.run_forever())
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        looked = store.claims
+        assert looked >= 1
+        for n in range(50):
+            scheduler.call_at(clock.now() + timedelta(hours=48), "record", "t", f"later-{n}", "later")
+            await asyncio.sleep(0)
+        assert store.claims == looked  # nothing woke it
+        scheduler.call_at(clock.now() - timedelta(seconds=1), "record", "t", "due", "due")
+        for _ in range(20):
+            if ran:
+                break
+            await asyncio.sleep(0)
+        assert ran == ["due"]  # work due before its next look wakes it at once
     finally:
         loop.cancel()
 

@@ -336,3 +336,72 @@ def test_a_retire_call_is_bounded(store: Store) -> None:
     assert store.retire(OTHER, now=10.0, keep=100, limit=2) == 2  # a sweep never holds the lock long
     assert store.count(OTHER) == 4
     assert store.retire(OTHER, now=10.0, keep=100) == 4
+
+
+# -- group commit (SQL stores, on an event loop) ---------------------------------------------------
+
+
+@pytest.fixture
+def grouped(shared_store_url: str) -> Iterator[tuple[Store, Store]]:
+    """A store that commits in groups, and a second connection that only reads."""
+    store = open_store(shared_store_url, group_commit=True)
+    store.clear()
+    reader = open_store(shared_store_url)
+    yield store, reader
+    store.close()
+    reader.close()
+
+
+async def test_the_units_of_one_loop_turn_commit_together_before_durable_returns(
+    grouped: tuple[Store, Store],
+) -> None:
+    store, reader = grouped
+    store.put(OTHER, "t", "a", "first")
+    with store.transaction():
+        store.incr("ids")
+        store.put(OTHER, "t", "b", "second")
+    assert store.get(OTHER, "t", "b") == "second"  # this connection reads its own writes
+    assert reader.get(OTHER, "t", "a") is None  # nobody else does before the commit
+    await store.durable()
+    assert [reader.get(OTHER, "t", key) for key in ("a", "b")] == ["first", "second"]
+    assert reader.counter("ids") == 1
+    await store.durable()  # nothing pending: returns at once
+
+
+async def test_a_unit_that_raises_in_a_group_undoes_itself_alone(grouped: tuple[Store, Store]) -> None:
+    store, reader = grouped
+    store.incr("before")
+
+    def failing_unit() -> None:
+        with store.transaction():
+            store.incr("failed")
+            store.put(OTHER, "t", "failed", "no")
+            raise RuntimeError("the unit of work fails")
+
+    with pytest.raises(RuntimeError):
+        failing_unit()
+    store.incr("after")
+    await store.durable()
+    assert [reader.counter(name) for name in ("before", "failed", "after")] == [1, 0, 1]
+    assert reader.get(OTHER, "t", "failed") is None
+
+
+async def test_concurrent_tasks_share_one_commit_and_each_waits_for_it(grouped: tuple[Store, Store]) -> None:
+    import asyncio
+
+    store, reader = grouped
+    seen: list[int] = []
+
+    async def request(n: int) -> None:
+        store.put(OTHER, "t", f"k{n}", str(n))
+        await store.durable()
+        seen.append(reader.count(OTHER, "t"))  # everything this task wrote is committed by now
+
+    await asyncio.gather(*(request(n) for n in range(8)))
+    assert seen == [8] * 8  # the eight units of one turn were one commit
+
+
+def test_outside_an_event_loop_every_unit_commits_at_once(grouped: tuple[Store, Store]) -> None:
+    store, reader = grouped
+    store.put(OTHER, "t", "k", "now")
+    assert reader.get(OTHER, "t", "k") == "now"

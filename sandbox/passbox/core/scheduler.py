@@ -72,6 +72,9 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(max_concurrency)
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The app-clock instant the loop looks for due work next (None: when woken). A timer
+        # due later need not wake it: every created request schedules its expiry 48 h ahead.
+        self._deadline: float | None = None
         self.errors: deque[str] = deque(maxlen=100)
         clock.subscribe(self._wake_up)
 
@@ -82,8 +85,9 @@ class Scheduler:
     def every(self, seconds: float, chore: Callable[[], object]) -> None:
         self._chores.append(_Chore(seconds, chore))
 
-    def _wake_up(self) -> None:
-        """Wake the background loop; safe from any thread (a test may move a shared clock)."""
+    def _wake_up(self, due: float | None = None) -> None:
+        """Wake the background loop (unless it will look before ``due`` anyway); safe from any
+        thread (a test may move a shared clock)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             self._wake.set()
@@ -93,6 +97,8 @@ class Scheduler:
         except RuntimeError:
             running = None
         if running is loop:
+            if due is not None and self._deadline is not None and due > self._deadline:
+                return  # the loop looks before ``due`` anyway
             self._wake.set()
         else:
             loop.call_soon_threadsafe(self._wake.set)
@@ -104,8 +110,9 @@ class Scheduler:
         with the same tenant and key. Written in the caller's unit of work, if one is open."""
         if job not in self._handlers:
             raise KeyError(f"no handler for scheduled job {job!r}")
-        self._store.schedule(tenant, key, when.timestamp(), job, payload)
-        self._wake_up()
+        due = when.timestamp()
+        self._store.schedule(tenant, key, due, job, payload)
+        self._wake_up(due)
 
     def cancel(self, tenant: str, key: str) -> bool:
         return self._store.cancel(tenant, key)
@@ -193,6 +200,7 @@ class Scheduler:
         self._loop = asyncio.get_running_loop()
         while True:
             timeout: float | None = self.poll_seconds
+            self._deadline = None
             try:
                 self._clock.refresh()
                 self._start_due()
@@ -200,6 +208,10 @@ class Scheduler:
                 timeout = self._timeout()
             except Exception as exc:  # supervised: a broken store or chore never ends the loop
                 self._failed("the scheduler loop", exc)
+            if self._clock.is_frozen:
+                self._deadline = self._clock.timestamp()  # stopped time: only work due now is due
+            elif timeout is not None:
+                self._deadline = self._clock.timestamp() + timeout
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 

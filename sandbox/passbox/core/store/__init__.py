@@ -16,8 +16,11 @@ from passbox.core.store.memory import MemoryStore
 __all__ = ["GLOBAL", "Kind", "MemoryStore", "Store", "StoreError", "Timer", "open_store"]
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names; a clear StoreError for anything else."""
+def open_store(url: str, *, group_commit: bool = False) -> Store:
+    """The store a URL names; a clear StoreError for anything else. ``group_commit`` lets a
+    SQL store commit the units of work of one event-loop turn together (see sql.py): for the
+    one store an app serves from, never for two connections to one database on one loop, whose
+    second writer would wait for a commit that only the loop it blocks can make."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
         return MemoryStore(url)
@@ -27,9 +30,9 @@ def open_store(url: str) -> Store:
             raise StoreError(f"a SQLite store URL is sqlite:///relative/path or sqlite:////absolute/path, not {url!r}")
         from passbox.core.store.sqlite import SQLiteStore
 
-        return SQLiteStore(Path(unquote(raw[3:].split("?", 1)[0])), url)
+        return SQLiteStore(Path(unquote(raw[3:].split("?", 1)[0])), url, group_commit=group_commit)
     if scheme in ("postgresql", "postgres"):
         from passbox.core.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, group_commit=group_commit)
     raise StoreError(f"unknown store {url!r}: use memory://, sqlite:///PATH or postgresql://...")

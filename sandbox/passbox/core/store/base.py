@@ -9,7 +9,10 @@ A *unit of work* is ``with store.transaction():`` around synchronous code: every
 writes (records, counters, timers, settings) commits together or, when it raises, not at
 all. Code inside never awaits, so nothing is checked before an ``await`` and written after
 it. Transactions nest: an inner one joins the outer. Outside a transaction every call is a
-unit of work of its own. Write transactions are serialised (SQLite: ``BEGIN IMMEDIATE``;
+unit of work of its own. On an event loop the SQL stores
+commit the units of work of one loop turn together (each in a savepoint, so one that raises
+undoes itself alone); a caller that acknowledges a write awaits ``durable()`` first. Write
+transactions are serialised (SQLite: ``BEGIN IMMEDIATE``;
 PostgreSQL: an advisory transaction lock; memory: a lock), which is what makes
 insert-if-absent, compare-and-set and counters atomic across threads, workers and replicas.
 
@@ -86,6 +89,11 @@ class Store(Protocol):
     shared: bool
 
     def transaction(self) -> AbstractContextManager[Store]: ...
+
+    async def durable(self) -> None:
+        """Return once every unit of work the current task ran is committed (SQL stores commit
+        the units of one turn of the event loop together; the memory store has nothing to wait for)."""
+        ...
 
     # -- records -----------------------------------------------------------------------------
     def get(self, kind: Kind[T], tenant: str, key: str) -> T | None: ...

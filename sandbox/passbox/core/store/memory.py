@@ -108,6 +108,9 @@ class MemoryStore:
                 if self._depth == 0:
                     self._undo.clear()
 
+    async def durable(self) -> None:
+        return None  # every unit of work is done when it returns
+
     def _log(self, undo: Callable[[], None]) -> None:
         if self._depth:
             self._undo.append(undo)

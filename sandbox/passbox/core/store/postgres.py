@@ -22,8 +22,8 @@ class PostgresStore(SQLStore):
     placeholder = "%s"
     claim_suffix = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, *, group_commit: bool = False) -> None:
+        super().__init__(url, group_commit=group_commit)
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - depends on the install

@@ -20,8 +20,10 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class SQLiteStore(SQLStore):
-    def __init__(self, path: str | Path, url: str | None = None) -> None:
-        super().__init__(url or f"sqlite:///{path}")
+    statement_atomic = True
+
+    def __init__(self, path: str | Path, url: str | None = None, *, group_commit: bool = False) -> None:
+        super().__init__(url or f"sqlite:///{path}", group_commit=group_commit)
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
