@@ -214,9 +214,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+PYCACHE = Path.home() / ".cache" / "passbox-bench" / "pycache"
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without PASSBOX_* settings (so the shell cannot change what is measured)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSBOX_")}
+    """The caller's environment without PASSBOX_* settings (so the shell cannot change what is
+    measured), and with compiled bytecode: PYTHONDONTWRITEBYTECODE is dropped and every Python
+    server reads and writes its .pyc files under PYCACHE (outside the repository), so passbox
+    starts from bytecode, as an installed package and the floor's site-packages do."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSBOX_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env.update(extra or {})
     return env
 

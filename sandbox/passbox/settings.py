@@ -6,12 +6,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from passbox.core.clock import Clock
 from passbox.core.resources import default_fixtures_dir
+
+if TYPE_CHECKING:
+    import httpx
 
 ENV_PREFIX = "PASSBOX_"
 

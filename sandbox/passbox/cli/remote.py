@@ -21,14 +21,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from passbox.cli import DEFAULT_URL, CLIError
 from passbox.seekpass.signing import signature
+
+if TYPE_CHECKING:  # imported when a command runs: `passbox serve` needs neither
+    from http.server import ThreadingHTTPServer
+
 
 DEMO_CLIENT = ("passbox-demo-client", "passbox-demo-secret")
 DEMO_ACCOUNT = ("passbox-demo-account", "passbox-demo-key")
@@ -237,9 +238,13 @@ class Remote:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
         self._admin = headers
+        import httpx
+
         self._http = httpx.Client(base_url=self.url, timeout=15, trust_env=False)
 
     def request(self, method: str, path: str, *, admin: bool = True, **kwargs: Any) -> Any:
+        import httpx
+
         headers = {**(self._admin if admin else {}), **kwargs.pop("headers", {})}
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
@@ -370,6 +375,8 @@ class Listener:
         self.api_key = api_key
         self.secret: str | None = None
         self._print_lock = threading.Lock()
+        import httpx
+
         self._http = httpx.Client(timeout=10, trust_env=False)
 
     def say(self, line: str) -> None:
@@ -419,6 +426,8 @@ class Listener:
     def _forward(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
         assert self.forward_to is not None
         passed = {k: v for k, v in headers.items() if k not in ("host", "content-length", "connection")}
+        import httpx
+
         try:
             response = self._http.post(self.forward_to, content=body, headers=passed)
         except httpx.HTTPError as exc:
@@ -451,6 +460,8 @@ def stop_on_sigterm() -> Iterator[None]:
 
 def listen(remote: Remote, args: argparse.Namespace) -> int:
     listener = Listener(args.forward_to, args.api_key)
+
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -8,7 +8,6 @@ plus ``style-src 'self'`` for Swagger UI's stylesheet, and without remote images
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -92,6 +91,8 @@ window.addEventListener("load", function () {{
 
 def assets_dir() -> Path:
     """Where the installed ``swagger-ui-py`` keeps Swagger UI's built files."""
+    import importlib.resources
+
     return Path(str(importlib.resources.files("swagger_ui").joinpath("static")))
 
 

@@ -1,6 +1,7 @@
 """Seeded Faker per locale: people whose names depend only on the seed and a key.
 
-Faker instances are built once per app (building one costs tens of milliseconds). Each call
+Faker instances are built once per app, on first use (importing Faker and building one costs
+tens of milliseconds, which a server's start-up need not pay). Each call
 reseeds the instance from the app seed and the caller's key, so the person made for a given
 request is the same whatever order requests arrive in. Dates are never taken from Faker
 (it reads the system date); callers compute them from the app clock.
@@ -9,10 +10,12 @@ request is the same whatever order requests arrive in. Dates are never taken fro
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from faker import Faker
+from typing import TYPE_CHECKING
 
 from passbox.core.rand import derive_seed
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +31,18 @@ class Name:
 class FakeData:
     def __init__(self, seed: int, locales: tuple[str, ...] = ("en_AU", "en_US")) -> None:
         self._seed = seed
-        self._fakers = {locale: Faker(locale) for locale in locales}
+        self._locales = locales
+        self._fakers: dict[str, Faker] = {}
 
     def faker(self, locale: str, *key: str) -> Faker:
         """The Faker for ``locale``, reseeded for ``key``. Use it at once: the next call reseeds."""
-        faker = self._fakers[locale]
+        if locale not in self._locales:
+            raise KeyError(locale)
+        faker = self._fakers.get(locale)
+        if faker is None:
+            from faker import Faker
+
+            faker = self._fakers[locale] = Faker(locale)
         faker.seed_instance(derive_seed(self._seed, "faker", locale, *key))
         return faker
 

@@ -1,30 +1,42 @@
 """Server-rendered HTML pages (the hosted vendor pages), with Jinja2 autoescaping.
 
-The environment is built once per app; templates are compiled on first use and cached.
+The environment is built once per app, on first use (so a server that serves no page never
+imports Jinja2); templates are compiled on first use and cached.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from starlette.responses import HTMLResponse
+
+if TYPE_CHECKING:
+    import jinja2
 
 CORE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class Pages:
     def __init__(self, directories: Sequence[Path]) -> None:
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([*directories, CORE_TEMPLATES]),
-            autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,  # templates never change under a running app (--reload restarts it)
-        )
+        self._directories = [*directories, CORE_TEMPLATES]
+        self._built: jinja2.Environment | None = None
+
+    @property
+    def _env(self) -> jinja2.Environment:
+        if self._built is None:
+            import jinja2
+
+            self._built = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(self._directories),
+                autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                auto_reload=False,  # templates never change under a running app (--reload restarts it)
+            )
+        return self._built
 
     def render_text(self, name: str, **context: Any) -> str:
         return self._env.get_template(name).render(**context)

@@ -23,15 +23,16 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from passbox.core.clock import Clock, isoformat_z
 from passbox.core.journal import REDACTED, SECRET_HEADERS
 from passbox.core.rand import Stream
 from passbox.core.scheduler import Scheduler
 from passbox.core.store import GLOBAL, Kind, Store, Timer
+
+if TYPE_CHECKING:
+    import httpx
 
 JOB = "outbox.attempt"
 RESPONSE_BODY_LIMIT = 4096
@@ -217,9 +218,12 @@ class Outbox:
         self._preparers[vendor] = preparer
 
     def _client(self) -> httpx.AsyncClient:
-        # Built lazily so it belongs to the event loop that sends; trust_env=False keeps
-        # proxy settings of the machine away from deliveries to local receivers.
+        # Built lazily so it belongs to the event loop that sends (and httpx is imported only by
+        # a sandbox that delivers); trust_env=False keeps proxy settings of the machine away
+        # from deliveries to local receivers.
         if self._http is None:
+            import httpx
+
             self._http = httpx.AsyncClient(
                 transport=self._transport,
                 timeout=self.policy.timeout,
@@ -341,8 +345,11 @@ class Outbox:
         response_body: str | None = None
         error: str | None = None
         start = self._clock.monotonic()
+        client = self._client()
+        import httpx
+
         try:
-            response = await self._client().post(url, content=body, headers=dict(headers))
+            response = await client.post(url, content=body, headers=dict(headers))
             status_code = response.status_code
             response_body = response.text[:RESPONSE_BODY_LIMIT]
             if not 200 <= status_code < 300:

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-import jwt
-
 from passbox.core.clock import Clock
 from passbox.core.rand import Stream
 from passbox.seekpass.errors import InvalidClient, InvalidToken, OAuthError
@@ -170,6 +168,8 @@ class AccessTokens:
             "client_id": partner.client_id,
             "scope": scope,
         }
+        import jwt  # imported on first use: a server's start-up need not pay for PyJWT and cryptography's X.509
+
         token = jwt.encode(payload, self._key, algorithm=ALGORITHM, headers={"typ": None})
         return {
             "access_token": token,
@@ -204,6 +204,8 @@ class AccessTokens:
             raise InvalidToken("The access token claims a longer lifetime than this server issues")
 
     def _decode(self, token: str) -> Claims:
+        import jwt
+
         try:
             payload = jwt.decode(
                 token,
