@@ -77,6 +77,8 @@ class ControlContext:
         self.journal.clear(tenant)
         self.core.store.clear(tenant)
         if tenant is None:
+            self.faults.reset()
+        if tenant is None:
             self.apply_startup_faults()
 
     def retire(self) -> int:

@@ -86,10 +86,13 @@ class Clock:
     def refresh(self) -> None:
         """Re-read the state another process may have changed (no-op on a private store)."""
         if self._store is not None and self._store.shared:
-            stored = self._store.get_setting(CLOCK, SETTING)
-            if stored is not None and stored != self._state():
-                self._apply(stored)
-                self._notify()
+            self.take(self._store.get_setting(CLOCK, SETTING))
+
+    def take(self, stored: ClockState | None) -> None:
+        """Apply a state read from the store (by ``refresh``, or with other settings at once)."""
+        if stored is not None and stored != self._state():
+            self._apply(stored)
+            self._notify()
 
     def _state(self) -> ClockState:
         return ClockState(self._frozen, self._offset // timedelta(microseconds=1))

@@ -24,16 +24,19 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from passbox.core.clock import Clock
-from passbox.core.faults import FaultRenderer, Faults
+from passbox.core.clock import CLOCK, Clock
+from passbox.core.clock import SETTING as CLOCK_SETTING
+from passbox.core.faults import VERSION, VERSION_SETTING, FaultRenderer, Faults
 from passbox.core.journal import BODY_LIMIT, FAULT, TENANT, Journal
 from passbox.core.operations import Operation, OperationIndex
+from passbox.core.store import Store
 
 CONTENT_SECURITY_POLICY = (
     b"default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' http: https: data:; "
     b"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+SHARED_SETTINGS = ((CLOCK, CLOCK_SETTING), (VERSION, VERSION_SETTING))
 
 
 def secure_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -65,7 +68,7 @@ class Edge:
         limit: int,
         render_431: Callable[[str], Response],
         clock: Clock,
-        shared: bool,
+        store: Store,
         index: OperationIndex,
         vendor_for: Callable[[str], str | None],
         journal: Journal,
@@ -77,7 +80,8 @@ class Edge:
         self.limit = limit
         self.render_431 = render_431
         self.clock = clock
-        self.shared = shared
+        self.store = store
+        self.shared = store.shared
         self.index = index
         self.vendor_for = vendor_for
         self.journal = journal
@@ -103,7 +107,11 @@ class Edge:
             await self.render_431(scope["path"])(scope, receive, send_secured)
             return
         if self.shared:
-            self.clock.refresh()
+            # What another worker or replica may have changed, in one read: time travel and
+            # whether fault rules exist.
+            clock, faults = self.store.get_settings(SHARED_SETTINGS)
+            self.clock.take(clock)
+            self.faults.seen(faults)
         vendor, operation = self.index.classify(scope, self.vendor_for)
         if vendor is None:
             await self.app(scope, receive, send_secured)  # the control plane and pages: never faulted or journaled

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import html
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.responses import HTMLResponse, Response
@@ -86,36 +86,70 @@ class Decision:
 
 
 RULES = RecordKind("control.faults", FaultRule)
+# Bumped by every change to which rules exist, so a worker re-counts them only after one.
+VERSION = RecordKind("control.faults.version", int)
+VERSION_SETTING = "faults.version"
 
 
 @dataclass
 class Faults:
     """The fault rules of one app: records in the store, so every worker and replica applies
-    them and their counters survive a restart."""
+    them and their counters survive a restart.
+
+    Whether any rule exists is asked on every vendor request. On a shared store the edge reads
+    the rules' version with the clock (one query) and hands it to ``seen()``; the rules are
+    counted again only when it changed."""
 
     store: Store
     rng: Stream
+    _version: int | None = field(default=None, init=False)
+    _exist: bool | None = field(default=None, init=False)
 
     @property
     def rules(self) -> list[FaultRule]:
         return self.store.values(RULES, GLOBAL)
 
+    def _changed(self) -> None:
+        """Within the unit of work that adds or removes rules: tell every worker to re-count."""
+        self.store.set_setting(VERSION, VERSION_SETTING, (self.store.get_setting(VERSION, VERSION_SETTING) or 0) + 1)
+        self._exist = None
+
     def add(self, **spec: Any) -> FaultRule:
         with self.store.transaction():
             rule = FaultRule(id=f"fault-{self.store.incr('fault')}", **spec)
             self.store.put(RULES, GLOBAL, rule.id, rule)
+            self._changed()
         return rule
 
     def remove(self, rule_id: str) -> bool:
-        return self.store.delete(RULES, GLOBAL, rule_id)
+        with self.store.transaction():
+            removed = self.store.delete(RULES, GLOBAL, rule_id)
+            if removed:
+                self._changed()
+        return removed
 
     def clear(self) -> None:
         with self.store.transaction():
             for rule in self.rules:
                 self.store.delete(RULES, GLOBAL, rule.id)
+            self._changed()
+
+    def reset(self) -> None:
+        """After the store was cleared (a reset): the rules are gone everywhere."""
+        self._changed()
+
+    def seen(self, version: int | None) -> None:
+        """The rules' version as just read from the store."""
+        if version != self._version:
+            self._version = version
+            self._exist = None
 
     def any(self) -> bool:
-        return self.store.count(RULES, GLOBAL) > 0
+        if not self.store.shared:
+            return self.store.count(RULES, GLOBAL) > 0  # a dict's length: nothing to cache
+        if self._exist is None:
+            self._exist = self.store.count(RULES, GLOBAL) > 0
+        return self._exist
 
     async def intercept(
         self, vendor: str, operations: frozenset[str], scope: Scope, render: FaultRenderer
@@ -158,6 +192,7 @@ class Faults:
             )
             if remaining is not None and remaining <= 0:
                 self.store.delete(RULES, GLOBAL, rule.id)
+                self._changed()
             else:
                 self.store.put(RULES, GLOBAL, rule.id, rule)
             if not fires:

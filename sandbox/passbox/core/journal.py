@@ -9,7 +9,8 @@ runs. Vendor routes name the tenant (and the edge any fault it injected) in
 
 Entries are records in the store, so every worker and replica sees the traffic of all. On a
 shared store they are buffered and written in batches off the request path (by the
-scheduler's upkeep, or before any read), then trimmed to ``size``.
+scheduler's upkeep every ``poll_seconds``, once 64 are waiting, or before any read), then
+trimmed to ``size``.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ class Journal:
             return
         self._buffer.append(entry)
         if len(self._buffer) >= BATCH:
-            self.flush()
+            self.flush()  # small batches: a big one would hold the loop (and p99) for tens of ms
 
     def flush(self) -> None:
         """Write the buffered entries (numbered in the order written) and trim to ``size``."""
@@ -209,8 +210,8 @@ class Journal:
             return
         entries, self._buffer = self._buffer, []
         with self._store.transaction():
-            for entry in entries:
-                number = self._store.incr("journal")
+            first = self._store.incr("journal", len(entries)) - len(entries) + 1
+            for number, entry in enumerate(entries, first):
                 self._store.put(JOURNAL, entry.tenant or GLOBAL, str(number), dataclasses.replace(entry, id=number))
             self._store.trim(JOURNAL, self.size)
 

@@ -24,6 +24,7 @@ claim whose worker died runs out and the timer is claimed again (at-least-once).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -150,6 +151,10 @@ class Store(Protocol):
     def get_setting(self, kind: Kind[T], name: str) -> T | None: ...
 
     def set_setting(self, kind: Kind[T], name: str, value: T) -> None: ...
+
+    def get_settings(self, wanted: Sequence[tuple[Kind[Any], str]]) -> list[Any]:
+        """Several settings in one read, in the order asked (None for one that is unset)."""
+        ...
 
     def insert_setting(self, kind: Kind[T], name: str, value: T) -> T:
         """Set ``name`` unless it is set already; returns the value that is stored."""

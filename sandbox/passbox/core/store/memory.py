@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -253,6 +253,9 @@ class MemoryStore:
 
     def get_setting(self, kind: Kind[T], name: str) -> T | None:
         return self._settings.get(name)
+
+    def get_settings(self, wanted: Sequence[tuple[Kind[Any], str]]) -> list[Any]:
+        return [self._settings.get(name) for _, name in wanted]
 
     def set_setting(self, kind: Kind[T], name: str, value: T) -> None:
         if not isinstance(value, kind.type):

@@ -27,10 +27,11 @@ def schema(seq_column: str, blob: str) -> list[str]:
             seq {seq_column},
             kind TEXT NOT NULL, tenant TEXT NOT NULL, key TEXT NOT NULL,
             version INTEGER NOT NULL, retire_at DOUBLE PRECISION, data {blob} NOT NULL,
-            UNIQUE (kind, tenant, key))""",
+            UNIQUE (kind, key, tenant))""",
+        # (kind, key, tenant) serves a get by tenant and key and a find by key alone; every
+        # index is written on every insert, so there is no fourth.
         "CREATE INDEX IF NOT EXISTS passbox_records_kind_seq ON passbox_records (kind, seq)",
         "CREATE INDEX IF NOT EXISTS passbox_records_tenant_seq ON passbox_records (kind, tenant, seq)",
-        "CREATE INDEX IF NOT EXISTS passbox_records_key ON passbox_records (kind, key)",
         """CREATE INDEX IF NOT EXISTS passbox_records_retire ON passbox_records (kind, retire_at)
             WHERE retire_at IS NOT NULL""",
         "CREATE TABLE IF NOT EXISTS passbox_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
@@ -236,7 +237,7 @@ class SQLStore:
         with self._statement():
             row = self._one(
                 """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
-                   ON CONFLICT (kind, tenant, key) DO UPDATE SET version = passbox_records.version + 1,
+                   ON CONFLICT (kind, key, tenant) DO UPDATE SET version = passbox_records.version + 1,
                    retire_at = excluded.retire_at, data = excluded.data RETURNING version""",
                 (kind.name, tenant, key, retire_at, data),
             )
@@ -247,7 +248,7 @@ class SQLStore:
         with self._statement():
             cursor = self._run(
                 """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
-                   ON CONFLICT (kind, tenant, key) DO NOTHING""",
+                   ON CONFLICT (kind, key, tenant) DO NOTHING""",
                 (kind.name, tenant, key, retire_at, data),
             )
             return bool(cursor.rowcount == 1)
@@ -339,6 +340,12 @@ class SQLStore:
     def get_setting(self, kind: Kind[T], name: str) -> T | None:
         row = self._one("SELECT data FROM passbox_settings WHERE name = ?", (name,))
         return None if row is None else kind.decode(row[0])
+
+    def get_settings(self, wanted: Sequence[tuple[Kind[Any], str]]) -> list[Any]:
+        marks = ", ".join("?" for _ in wanted)
+        rows = self._all(f"SELECT name, data FROM passbox_settings WHERE name IN ({marks})", [n for _, n in wanted])  # noqa: S608 - placeholders only
+        found = dict(rows)
+        return [None if found.get(name) is None else kind.decode(found[name]) for kind, name in wanted]
 
     def set_setting(self, kind: Kind[T], name: str, value: T) -> None:
         data = kind.encode(value)
