@@ -78,6 +78,8 @@ class ControlContext:
         self.core.store.clear(tenant)
         if tenant is None:
             self.faults.reset()
+        else:
+            self.journal.recount()
         if tenant is None:
             self.apply_startup_faults()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +68,10 @@ def redact_body(body: bytes, content_type: str, size: int | None = None) -> str 
 def redact_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode([(k, REDACTED if k.lower() in SECRET_FIELDS else v) for k, v in pairs])
+
+
+def _key(first: int) -> str:
+    return f"{first:020d}"
 
 
 def bounded_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -132,7 +136,16 @@ class Entry:
         }
 
 
-JOURNAL = Kind("journal", Entry)
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The entries of one tenant written by one flush (a shared store holds batches, not
+    entries: one row and its index entries for up to BATCH requests)."""
+
+    entries: list[Entry]
+
+
+BATCHES = Kind("journal.batches", Batch)
+KEPT = "journal.kept"  # counter: entries held in the store's batches
 BATCH = 64
 
 
@@ -205,34 +218,51 @@ class Journal:
             self.flush()  # small batches: a big one would hold the loop (and p99) for tens of ms
 
     def flush(self) -> None:
-        """Write the buffered entries (numbered in the order written) and trim to ``size``."""
+        """Write the buffered entries (numbered in the order written, one batch per tenant) and
+        drop the oldest batches while the rest still hold ``size`` entries."""
         if not self._buffer:
             return
         entries, self._buffer = self._buffer, []
-        with self._store.transaction():
-            first = self._store.incr("journal", len(entries)) - len(entries) + 1
+        store = self._store
+        with store.transaction():
+            first = store.incr("journal", len(entries)) - len(entries) + 1
+            by_tenant: dict[str, list[Entry]] = {}
             for number, entry in enumerate(entries, first):
-                self._store.put(JOURNAL, entry.tenant or GLOBAL, str(number), dataclasses.replace(entry, id=number))
-            self._store.trim(JOURNAL, self.size)
+                by_tenant.setdefault(entry.tenant or GLOBAL, []).append(dataclasses.replace(entry, id=number))
+            for tenant, numbered in by_tenant.items():
+                store.put(BATCHES, tenant, _key(numbered[0].id), Batch(numbered))
+            kept = store.incr(KEPT, len(entries))
+            while kept > self.size:
+                oldest = store.scan(BATCHES, limit=1)
+                if not oldest or kept - len(oldest[0][1].entries) < self.size:
+                    break
+                tenant, dropped = oldest[0]
+                store.delete(BATCHES, tenant, _key(dropped.entries[0].id))
+                kept = store.incr(KEPT, -len(dropped.entries))
 
-    def _newest_first(self) -> Iterator[Entry]:
+    def recount(self) -> None:
+        """After a tenant's batches were deleted with its other records (a tenant reset)."""
         if self._local is not None:
-            return reversed(self._local)
+            return
+        with self._store.transaction():
+            held = sum(len(batch.entries) for _, batch in self._store.scan(BATCHES))
+            self._store.incr(KEPT, held - self._store.counter(KEPT))
+
+    def _newest_first(self) -> list[Entry]:
+        if self._local is not None:
+            return list(reversed(self._local))
         self.flush()
-        return (entry for _, entry in self._store.scan(JOURNAL, newest_first=True))
+        found = [entry for _, batch in self._store.scan(BATCHES, newest_first=True) for entry in batch.entries]
+        found.sort(key=lambda entry: entry.id, reverse=True)
+        return found[: self.size]
 
     def __len__(self) -> int:
         if self._local is not None:
             return len(self._local)
-        self.flush()
-        return self._store.count(JOURNAL)
+        return len(self._newest_first())
 
     def get(self, entry_id: int) -> Entry | None:
-        if self._local is not None:
-            return next((entry for entry in self._local if entry.id == entry_id), None)
-        self.flush()
-        found = self._store.find(JOURNAL, str(entry_id))
-        return found[1] if found else None
+        return next((entry for entry in self._newest_first() if entry.id == entry_id), None)
 
     def list(
         self,
