@@ -344,7 +344,12 @@ def test_a_retire_call_is_bounded(store: Store) -> None:
 @pytest.fixture
 def grouped(shared_store_url: str) -> Iterator[tuple[Store, Store]]:
     """A store that commits in groups, and a second connection that only reads."""
-    store = open_store(shared_store_url, group_commit=True)
+    if shared_store_url.startswith("postgresql"):
+        from passbox.core.store.postgres import PostgresStore
+
+        store: Store = PostgresStore(shared_store_url, group_commit=True)  # open_store does not group there
+    else:
+        store = open_store(shared_store_url, group_commit=True)
     store.clear()
     reader = open_store(shared_store_url)
     yield store, reader
@@ -405,3 +410,26 @@ def test_outside_an_event_loop_every_unit_commits_at_once(grouped: tuple[Store, 
     store, reader = grouped
     store.put(OTHER, "t", "k", "now")
     assert reader.get(OTHER, "t", "k") == "now"
+
+
+def test_a_writer_waits_out_another_connections_write_transaction(shared_store_url: str) -> None:
+    """SQLite answers "busy" after 1 ms; the store tries again until the holder commits."""
+    holder, waiter = open_store(shared_store_url), open_store(shared_store_url)
+    holder.clear()
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.transaction():
+            holder.incr("n")
+            inside.set()
+            release.wait(timeout=30)
+
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(hold)
+        assert inside.wait(timeout=30)
+        waited = pool.submit(waiter.incr, "n")  # blocks on the lock the holder has
+        release.set()
+        held.result(timeout=30)
+        assert waited.result(timeout=30) == 2
+    holder.close()
+    waiter.close()

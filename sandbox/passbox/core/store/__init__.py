@@ -18,7 +18,7 @@ __all__ = ["GLOBAL", "Kind", "MemoryStore", "Store", "StoreError", "Timer", "ope
 
 def open_store(url: str, *, group_commit: bool = False) -> Store:
     """The store a URL names; a clear StoreError for anything else. ``group_commit`` lets a
-    SQL store commit the units of work of one event-loop turn together (see sql.py): for the
+    SQLite store commit the units of work of one event-loop turn together (see sql.py): for the
     one store an app serves from, never for two connections to one database on one loop, whose
     second writer would wait for a commit that only the loop it blocks can make."""
     scheme = urlsplit(url).scheme.lower()
@@ -34,5 +34,8 @@ def open_store(url: str, *, group_commit: bool = False) -> Store:
     if scheme in ("postgresql", "postgres"):
         from passbox.core.store.postgres import PostgresStore
 
-        return PostgresStore(url, group_commit=group_commit)
+        # Not grouped: each unit of work there needs a savepoint (a failed statement aborts a
+        # PostgreSQL transaction), and two more round trips cost what a grouped commit saves
+        # (measured: 667/419 req/s token/create ungrouped, 555/328 grouped).
+        return PostgresStore(url, group_commit=False)
     raise StoreError(f"unknown store {url!r}: use memory://, sqlite:///PATH or postgresql://...")
