@@ -27,7 +27,7 @@ from passbox import seekpass, verifypass
 from passbox.control import PREFIX, dashboard
 from passbox.control import errors as control_errors
 from passbox.control import routes as control_routes
-from passbox.control.context import ControlContext
+from passbox.control.context import RETIRE_BATCH, ControlContext
 from passbox.control.guard import ControlGuardMiddleware, Guard
 from passbox.core import docs
 from passbox.core.clock import Clock
@@ -241,7 +241,9 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     core.scheduler.every(RETIRE_EVERY, guard.retire)
 
     core.scheduler.every(settings.poll_seconds, context.journal.flush)
-    core.scheduler.every(RETIRE_EVERY, context.retire)
+    # Bounded sweeps: one that retired a full batch of a kind runs again on the next loop turn,
+    # so retention keeps up with any rate of finished requests without holding the loop long.
+    core.scheduler.every(RETIRE_EVERY, context.retire, again=full_sweep)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -269,6 +271,11 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
     app.state.control = context
     app.state.guard = guard
     return app
+
+
+def full_sweep(retired: object) -> bool:
+    """Whether a retention sweep retired a whole batch (so more may be waiting)."""
+    return isinstance(retired, int) and retired >= RETIRE_BATCH
 
 
 def app_from_env() -> Starlette:

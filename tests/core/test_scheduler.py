@@ -293,3 +293,30 @@ async def test_moving_the_clock_from_another_thread_wakes_the_loop(clock: Clock,
         await asyncio.wait_for(done.wait(), timeout=5)
     finally:
         loop.cancel()
+
+
+async def test_a_chore_that_left_work_behind_runs_again_on_the_next_turn(clock: Clock, store: Store) -> None:
+    """A bounded sweep (retention: 500 records a kind) keeps up with any backlog."""
+    scheduler = Scheduler(clock, store)
+    backlog = [1200]
+    runs: list[int] = []
+
+    def sweep() -> int:
+        done = min(500, backlog[0])
+        backlog[0] -= done
+        runs.append(done)
+        return done
+
+    scheduler.every(3600, sweep, again=lambda done: done == 500)
+    loop = asyncio.create_task(scheduler.run_forever())
+    try:
+        for _ in range(50):
+            if backlog[0] == 0 and len(runs) == 3:
+                break
+            await asyncio.sleep(0)
+        assert runs == [500, 500, 200]  # then it waits its hour
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert runs == [500, 500, 200]
+    finally:
+        loop.cancel()

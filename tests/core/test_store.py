@@ -209,6 +209,19 @@ def test_retire_and_trim(store: Store) -> None:
     assert store.values(COUNTS, GLOBAL) == [3, 4]
 
 
+def test_a_record_that_retires_sooner_than_all_others_is_not_missed(store: Store) -> None:
+    """A sweep that finds nothing due may remember when the first record is due; records
+    written after it (or changed to retire sooner) still retire on time."""
+    store.put(OTHER, "t", "late", "late", retire_at=500.0)
+    assert store.retire(OTHER, now=100.0, keep=100) == 0
+    store.put(OTHER, "t", "early", "early", retire_at=150.0)
+    store.put(OTHER, "t", "late", "late", retire_at=140.0)  # changed to retire sooner
+    assert store.retire(OTHER, now=149.0, keep=100) == 1
+    assert store.values(OTHER, "t") == ["early"]
+    assert store.retire(OTHER, now=150.0, keep=100) == 1
+    assert store.count(OTHER) == 0
+
+
 def test_clear_one_tenant_or_everything(store: Store) -> None:
     store.put(OTHER, "a", "k", "a")
     store.put(OTHER, "b", "k", "b")

@@ -47,6 +47,7 @@ class _Chore:
     interval: float
     run: Callable[[], object]
     next_at: float = 0.0
+    again: Callable[[object], bool] | None = None  # given the result: is there more to do at once?
 
 
 class Scheduler:
@@ -82,8 +83,12 @@ class Scheduler:
         """Run ``handler(timer)`` for timers of ``job`` (sync or async)."""
         self._handlers[job] = handler
 
-    def every(self, seconds: float, chore: Callable[[], object]) -> None:
-        self._chores.append(_Chore(seconds, chore))
+    def every(
+        self, seconds: float, chore: Callable[[], object], *, again: Callable[[object], bool] | None = None
+    ) -> None:
+        """Run ``chore`` every ``seconds`` of wall time; when ``again(result)`` says a bounded run
+        left work behind, it runs again on the loop's next turn (requests go first)."""
+        self._chores.append(_Chore(seconds, chore, again=again))
 
     def _wake_up(self, due: float | None = None) -> None:
         """Wake the background loop (unless it will look before ``due`` anyway); safe from any
@@ -177,9 +182,12 @@ class Scheduler:
             if wall >= chore.next_at:
                 chore.next_at = wall + chore.interval
                 try:
-                    chore.run()
+                    result = chore.run()
                 except Exception as exc:
                     self._failed("upkeep", exc)
+                else:
+                    if chore.again is not None and chore.again(result):
+                        chore.next_at = wall
             wait = chore.next_at - wall
             soonest = wait if soonest is None else min(soonest, wait)
         return soonest

@@ -82,6 +82,8 @@ class MemoryStore:
         # kind -> (tenant, key) -> seq of the rows with a retire_at, oldest first once sorted
         self._retirable: dict[str, dict[tuple[str, str], int]] = {}
         self._retirable_sorted: dict[str, bool] = {}
+        # kind -> no retirable row retires before this (a lower bound; unset: unknown)
+        self._retire_floor: dict[str, float] = {}
         self._counters: dict[str, int] = {}
         self._settings: dict[str, Any] = {}
         self._timers = _Timers()
@@ -141,10 +143,14 @@ class MemoryStore:
         self._order.setdefault(kind, {})[at] = row
         if row[2] is None:
             retirable.pop(at, None)
-        elif at not in retirable:
-            if retirable and row[0] < next(reversed(retirable.values())):
-                self._retirable_sorted[kind] = False
-            retirable[at] = row[0]
+        else:
+            floor = self._retire_floor.get(kind)
+            if floor is not None and row[2] < floor:
+                self._retire_floor[kind] = row[2]  # stays a lower bound of every retire_at
+            if at not in retirable:
+                if retirable and row[0] < next(reversed(retirable.values())):
+                    self._retirable_sorted[kind] = False
+                retirable[at] = row[0]
 
     def _write(self, kind: Kind[Any], tenant: str, key: str, value: Any, retire_at: float | None) -> int:
         data = kind.encode(value)
@@ -390,7 +396,19 @@ class MemoryStore:
                 self._retirable_sorted[kind.name] = True
             order = self._order.get(kind.name, {})
             cap = len(retirable) if limit is None else limit
-            due = [at for at in retirable if order[at][2] <= now][:cap]  # type: ignore[operator]
+            due: list[tuple[str, str]] = []
+            if now >= self._retire_floor.get(kind.name, float("-inf")):  # else nothing can be due
+                soonest = float("inf")
+                for at in retirable:
+                    retire_at: float = order[at][2]  # type: ignore[assignment]
+                    if retire_at <= now:
+                        due.append(at)
+                        if len(due) >= cap:
+                            break
+                    else:
+                        soonest = min(soonest, retire_at)
+                else:
+                    self._retire_floor[kind.name] = soonest  # every row was seen: the exact floor
             excess = min(len(order) - len(due) - keep, cap)
             taken = set(due)
             over = [at for at in itertools.islice(retirable, len(due) + max(0, excess)) if at not in taken]
@@ -416,6 +434,7 @@ class MemoryStore:
                 self._order.clear()
                 self._retirable.clear()
                 self._retirable_sorted.clear()
+                self._retire_floor.clear()
                 self._counters.clear()
                 self._timers.clear()
                 self._timer_seq.clear()
