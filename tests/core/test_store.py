@@ -446,3 +446,18 @@ def test_a_writer_waits_out_another_connections_write_transaction(shared_store_u
         assert waited.result(timeout=30) == 2
     holder.close()
     waiter.close()
+
+
+@pytest.mark.parametrize("odd", ["a\x00b", "\x01", "\x01\x00\x01\x01", "\x00\x02", "tail\x00"])
+def test_keys_and_tenants_with_control_characters_round_trip(store: Store, odd: str) -> None:
+    """PostgreSQL text cannot hold NUL; a request id or a path segment may."""
+    store.put(OTHER, odd, odd, "v")
+    store.put(OTHER, odd, odd + "-2", "w")
+    assert store.get(OTHER, odd, odd) == "v"
+    assert store.find(OTHER, odd) == (odd, "v")
+    assert odd in store.tenants()
+    store.schedule(odd, odd, 1.0, "job", payload=odd)
+    timer = store.timer(odd, odd)
+    assert timer is not None and (timer.tenant, timer.key, timer.payload) == (odd, odd, odd)
+    assert store.delete(OTHER, odd, odd)
+    assert store.values(OTHER, odd) == ["w"]

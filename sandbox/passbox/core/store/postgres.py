@@ -48,4 +48,33 @@ class PostgresStore(SQLStore):
         self._conn.execute("ROLLBACK")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params)
+        return _Rows(self._conn.execute(sql, [_escape(p) if isinstance(p, str) else p for p in params]))
+
+
+# PostgreSQL text cannot hold NUL, and a request id or a path segment may (SQLite and memory
+# keep it): every text value is stored with a reversible escape, \x01 -> \x01\x02 and
+# \x00 -> \x01\x01, and read back through the inverse. Records themselves are bytea.
+def _escape(text: str) -> str:
+    if "\x00" not in text and "\x01" not in text:
+        return text
+    return text.replace("\x01", "\x01\x02").replace("\x00", "\x01\x01")
+
+
+def _unescape(value: Any) -> Any:
+    if not isinstance(value, str) or "\x01" not in value:
+        return value
+    return value.replace("\x01\x01", "\x00").replace("\x01\x02", "\x01")
+
+
+class _Rows:
+    """A cursor whose rows come back with text values unescaped."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(_unescape(value) for value in row) for row in self._cursor.fetchall()]
