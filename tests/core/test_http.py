@@ -91,3 +91,24 @@ def test_parse_json_reads_what_the_standard_library_reads(body: bytes) -> None:
 def test_parse_json_refuses_with_the_reason(body: bytes, reason: str) -> None:
     with pytest.raises(BadRequest, match=reason):
         parse_json(body)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "x/\n\t\x7f\x00é\u2028😀", "b": 1.0, "c": 10**30, "d": [True, None, -0.5], "e": {"n": {"m": []}}},
+        ["<script>&amp;</script>", "https://example.com/a?b=c&d=e"],
+        "plain",
+    ],
+)
+def test_responses_are_encoded_as_the_standard_library_would(value: object) -> None:
+    import json
+
+    from passbox.core.responses import RailsJSONResponse, compact_json, laravel_json
+
+    assert compact_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    laravel = json.dumps(value, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/").encode()
+    assert laravel_json(value) == laravel
+    rails = RailsJSONResponse(value).body
+    assert json.loads(rails) == value
+    assert not any(char in rails for char in (b"&", b"<", b">"))
