@@ -57,6 +57,12 @@ def test_bad_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, caps
     assert "PASSBOX_TOKEN_TTL" in capsys.readouterr().err
 
 
+def test_a_negative_journal_size_is_refused_and_zero_is_off(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--store", "memory://", "--journal-size", "-1"]) == 1
+    assert "journal_size must be 0 (no journal) or more" in capsys.readouterr().err
+    assert Settings(journal_size=0).journal_size == 0
+
+
 def test_settings_from_the_environment() -> None:
     settings = Settings.from_env(
         {"PASSBOX_SEED": "9", "PASSBOX_WEBHOOK_RETRY_SCHEDULE": "1, 2,3", "PASSBOX_INCOMPLETE_EVENT": "yes"},
