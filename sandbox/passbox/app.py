@@ -234,7 +234,6 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
             journal=context.journal,
             faults=context.faults,
             render_fault=render_fault,
-            durable=core.store.durable if core.store.shared else None,
         ),
         Middleware(ControlGuardMiddleware, guard=guard),
     ]

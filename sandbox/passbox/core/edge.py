@@ -74,7 +74,6 @@ class Edge:
         journal: Journal,
         faults: Faults,
         render_fault: FaultRenderer,
-        durable: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.limit = limit
@@ -87,7 +86,8 @@ class Edge:
         self.journal = journal
         self.faults = faults
         self.render_fault = render_fault
-        self.durable = durable
+        # A private store's units of work are done when they return: nothing to wait for.
+        self.durable: Callable[[], Awaitable[None]] | None = store.durable if store.shared else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
