@@ -3,15 +3,19 @@ on each backend (memory, a real SQLite file, a real PostgreSQL server)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from passbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
+from passbox.core.store.sql import schema
+from passbox.core.store.sqlite import SQLiteStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,16 @@ def test_delete(store: Store) -> None:
     assert store.delete(OTHER, "t", "k")
     assert not store.delete(OTHER, "t", "k")
     assert store.get(OTHER, "t", "k") is None
+
+
+def test_a_record_written_after_the_newest_was_deleted_still_sorts_last(store: Store) -> None:
+    store.put(OTHER, "t", "a", "first")
+    store.put(OTHER, "t", "b", "second")
+    store.delete(OTHER, "t", "b")
+    store.put(OTHER, "t", "c", "third")
+    store.put(OTHER, "t", "b", "fourth")
+    assert store.values(OTHER, "t") == ["first", "third", "fourth"]
+    assert store.values(OTHER, "t", newest_first=True, limit=1) == ["fourth"]
 
 
 def test_counters_and_settings(store: Store) -> None:
@@ -328,6 +342,26 @@ def test_a_store_survives_reopening(shared_store_url: str) -> None:
     reopened = open_store(shared_store_url)
     assert reopened.get(OTHER, "t", "k") == "kept"
     assert reopened.counter("ids") == 1
+    reopened.close()
+
+
+def test_a_new_sqlite_file_has_small_pages_and_an_older_file_still_opens(tmp_path: Path) -> None:
+    fresh = SQLiteStore(tmp_path / "new.db")
+    assert fresh._conn.execute("PRAGMA page_size").fetchone() == (2048,)
+    fresh.put(OTHER, "t", "k", "v")
+    assert fresh._conn.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone() is None
+    fresh.close()
+    # A file an earlier passbox made: 4 KiB pages and AUTOINCREMENT seq columns.
+    old_path = tmp_path / "old.db"
+    old = sqlite3.connect(old_path)
+    old.execute("PRAGMA page_size = 4096")
+    old.executescript(";".join(schema("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB")))
+    old.close()
+    reopened = SQLiteStore(old_path)
+    assert reopened._conn.execute("PRAGMA page_size").fetchone() == (4096,)
+    reopened.put(OTHER, "t", "a", "one")
+    reopened.put(OTHER, "t", "b", "two")
+    assert reopened.values(OTHER, "t") == ["one", "two"]
     reopened.close()
 
 
