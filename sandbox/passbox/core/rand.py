@@ -45,6 +45,10 @@ class _Draws:
     def uuid4(self) -> str:
         return str(uuid.UUID(bytes=self.token_bytes(16), version=4))
 
+    def uuid4s(self, count: int) -> list[str]:
+        """``count`` uuid4 draws: the values ``count`` calls of uuid4() would give."""
+        return [self.uuid4() for _ in range(count)]
+
     def hex(self, n_bytes: int) -> str:
         return self.token_bytes(n_bytes).hex()
 
@@ -85,9 +89,16 @@ class Stream(_Draws):
         self.name = name
         self._counter = "rng:" + name
 
-    def _digest(self, size: int) -> bytes:
-        position = self._store.incr(self._counter)
+    def _digest(self, size: int, position: int | None = None) -> bytes:
+        if position is None:
+            position = self._store.incr(self._counter)
         return hashlib.blake2b(f"{self.name}|{position}".encode(), key=self._root, digest_size=size).digest()
+
+    def uuid4s(self, count: int) -> list[str]:
+        """One counter step of ``count`` positions (one statement on a SQL store, not ``count``)."""
+        last = self._store.incr(self._counter, count)
+        positions = range(last - count + 1, last + 1)
+        return [str(uuid.UUID(bytes=self._digest(16, position), version=4)) for position in positions]
 
     def token_bytes(self, n: int) -> bytes:
         if n <= 64:
