@@ -278,6 +278,39 @@ async def test_unfinished_requests_expire_to_canceled_after_48h(
     assert await drain() == 0  # once
 
 
+async def test_expiry_timers_of_later_requests_sort_after_earlier_ones(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox, clock: Clock
+) -> None:
+    """Expiry keys begin with the expiry instant, so a SQL store appends each new one to its
+    index instead of writing a random leaf; each still names its own request."""
+    headers = await bearer()
+    created = []
+    for _ in range(3):
+        created.append(await create(client, headers))
+        clock.advance(timedelta(seconds=1))
+    expiries = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
+    assert [timer.payload for timer in expiries] == [request["request_id"] for request in created]
+    keys = [timer.key for timer in expiries]
+    assert keys == sorted(keys)
+    assert keys[0].startswith("expire|20260304T093000.000000|")
+
+
+async def test_an_expiry_timer_stored_by_an_earlier_passbox_still_expires_its_request(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox, clock: Clock, drain: Callable[..., Any]
+) -> None:
+    headers = await bearer()
+    created = await create(client, headers)
+    [timer] = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
+    content = created["redirect_uri"].rsplit("content=", 1)[1]
+    store = sandbox.core.store
+    store.cancel(timer.tenant, timer.key)
+    store.schedule(timer.tenant, f"expire|{content}", timer.due, timer.job, timer.payload)  # the old key format
+    clock.advance(timedelta(hours=48))
+    assert await drain() == 1
+    url = f"/api/partner/v2/verify/requests/{created['request_id']}.json"
+    assert (await client.get(url, headers=await bearer())).json()["status"] == "canceled"
+
+
 async def test_finished_requests_do_not_expire(
     client: httpx.AsyncClient, bearer: Callable[..., Any], clock: Clock
 ) -> None:
