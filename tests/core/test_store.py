@@ -136,6 +136,35 @@ def test_counters_and_settings(store: Store) -> None:
     assert store.get_setting(OTHER, "s") == "third"
 
 
+SETTINGS = ((OTHER, "s"), (COUNTS, "n"))
+
+
+def test_get_settings_sees_every_change_at_once(store: Store, second: Store) -> None:
+    """The edge reads these on every request; SQLite answers from a cache while no connection
+    has committed, so this checks that nothing stale ever comes out of it."""
+    assert store.get_settings(SETTINGS) == [None, None]
+    store.set_setting(OTHER, "s", "mine")
+    assert store.get_settings(SETTINGS) == ["mine", None]
+    second.set_setting(COUNTS, "n", 2)  # another worker or replica
+    assert store.get_settings(SETTINGS) == ["mine", 2]
+    second.set_setting(COUNTS, "n", 3)
+    assert store.get_settings(SETTINGS) == ["mine", 3]
+    assert store.get_settings(SETTINGS[:1]) == ["mine"]
+    seen = []
+
+    def doomed() -> None:
+        with store.transaction():
+            store.set_setting(OTHER, "s", "rolled back")
+            seen.extend(store.get_settings(SETTINGS))
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError, match="undo"):
+        doomed()
+    assert seen == ["rolled back", 3]
+    assert store.get_settings(SETTINGS) == ["mine", 3]
+    assert second.get_settings(SETTINGS) == ["mine", 3]
+
+
 def test_a_unit_of_work_that_raises_leaves_nothing_behind(store: Store) -> None:
     store.put(OTHER, "t", "kept", "before")
     store.incr("c")

@@ -61,6 +61,10 @@ class SQLStore:
         self._depth = 0
         self._conn: Any = None
         self._sql_cache: dict[str, str] = {}
+        # Settings last read, for a backend that can tell cheaply whether another connection
+        # has committed since (SQLite); emptied by this connection's own settings writes and
+        # by every rollback, so it never holds a value that was not committed.
+        self._settings_cache: tuple[Any, tuple[tuple[Kind[Any], str], ...], list[Any]] | None = None
         self._group: asyncio.Future[None] | None = None
         # The group the current task's last unit of work joined (for durable()).
         self._pending: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar(
@@ -123,6 +127,7 @@ class SQLStore:
                 yield self
             except BaseException:
                 self._depth = 0
+                self._settings_cache = None
                 if group is None:
                     self._rollback()
                 else:
@@ -173,6 +178,7 @@ class SQLStore:
         try:
             self._commit()
         except BaseException as exc:
+            self._settings_cache = None
             with contextlib.suppress(Exception):
                 self._rollback()
             group.set_exception(StoreError(f"the store could not commit: {exc}"))
@@ -349,6 +355,7 @@ class SQLStore:
 
     def set_setting(self, kind: Kind[T], name: str, value: T) -> None:
         data = kind.encode(value)
+        self._settings_cache = None
         with self._statement():
             self._run(
                 """INSERT INTO passbox_settings (name, data) VALUES (?, ?)
@@ -358,6 +365,7 @@ class SQLStore:
 
     def insert_setting(self, kind: Kind[T], name: str, value: T) -> T:
         data = kind.encode(value)
+        self._settings_cache = None
         with self._statement():
             self._run(
                 "INSERT INTO passbox_settings (name, data) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, data)
@@ -458,6 +466,7 @@ class SQLStore:
             return int(cursor.rowcount)
 
     def clear(self, tenant: str | None = None) -> None:
+        self._settings_cache = None
         with self._write():
             if tenant is None:
                 for table in TABLES:

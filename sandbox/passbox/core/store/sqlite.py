@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from passbox.core.store.base import StoreError, T
+from passbox.core.store.base import Kind, StoreError, T
 from passbox.core.store.sql import SQLStore, schema
 
 BUSY_TIMEOUT_MS = 30_000
@@ -69,6 +69,21 @@ class SQLiteStore(SQLStore):
                     raise
             time.sleep(pause)  # a lock held by another process: nothing to await
             pause = min(pause * 2, RETRY_MAX)
+
+    def get_settings(self, wanted: Sequence[tuple[Kind[Any], str]]) -> list[Any]:
+        """Read on every request (the clock, the fault rules' version): SQLite's data_version
+        changes only when another connection commits, and this connection's own settings
+        writes and rollbacks empty the cache, so an unchanged version means unchanged settings.
+        That is one cheap pragma instead of a query and its decoding."""
+        key = tuple(wanted)
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            cached = self._settings_cache
+            if cached is not None and cached[0] == version and cached[1] == key:
+                return list(cached[2])
+            values = super().get_settings(key)
+            self._settings_cache = (version, key, values)
+            return list(values)
 
     def _begin(self) -> None:
         self._retry(lambda: self._conn.execute("BEGIN IMMEDIATE"))
