@@ -32,6 +32,21 @@ from tests.postgres_server import PostgresServer, find_pg_bin, postgres_url_from
 hypothesis_settings.register_profile("passbox", database=None)
 hypothesis_settings.load_profile("passbox")
 
+
+@pytest.fixture(scope="session", autouse=True)
+def yaml_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Parsed-YAML cache entries go to a directory of this run (servers started by tests
+    inherit it), not to the user's cache."""
+    previous = os.environ.get("PASSBOX_CACHE_DIR")
+    directory = tmp_path_factory.mktemp("passbox-cache")
+    os.environ["PASSBOX_CACHE_DIR"] = str(directory)
+    yield directory
+    if previous is None:
+        del os.environ["PASSBOX_CACHE_DIR"]
+    else:
+        os.environ["PASSBOX_CACHE_DIR"] = previous
+
+
 START = "2026-03-02T09:30:00Z"
 DEMO_CLIENT = ("passbox-demo-client", "passbox-demo-secret")
 READONLY_CLIENT = ("passbox-readonly-client", "passbox-readonly-secret")

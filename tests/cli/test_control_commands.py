@@ -78,6 +78,7 @@ def test_serve_help_lists_the_environment_variables() -> None:
     assert "--store" in lines["PASSBOX_STORE"]
     assert "--admin-token" in lines["PASSBOX_ADMIN_TOKEN"]
     assert "PASSBOX_DATA_DIR" in lines
+    assert "parsed specs" in lines["PASSBOX_CACHE_DIR"]
     for field in dataclasses.fields(Settings):
         if field.compare:
             assert env_name(field.name) in lines

@@ -1,3 +1,6 @@
+import pytest
+
+from passbox.app import load_specs
 from passbox.core.errors import FieldError
 from passbox.core.validation import SchemaValidators, field_path
 
@@ -73,3 +76,18 @@ def test_a_nullable_field_of_the_wrong_type_reports_the_type() -> None:
 def test_field_path() -> None:
     assert field_path(["a", 0, "b"]) == "a[0].b"
     assert field_path([]) == ""
+
+
+def test_validators_are_compiled_when_first_used_and_unknown_names_are_refused() -> None:
+    validators = SchemaValidators(SPEC)
+    assert validators._validators == {}  # nothing compiled at start-up
+    assert validators.errors("Inner", {"name": "x"}) == []
+    assert list(validators._validators) == ["Inner"]
+    with pytest.raises(KeyError):
+        validators.errors("Missing", {})
+
+
+def test_every_schema_of_the_bundled_specs_compiles() -> None:
+    for spec in load_specs().values():
+        for name in spec.validators.names():
+            assert isinstance(spec.validators.errors(name, {"surely": ["not", "valid"]}), list), (spec.name, name)

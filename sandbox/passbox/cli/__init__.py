@@ -70,6 +70,7 @@ def environment_epilog() -> str:
             default = _env_value(field.default)
         rows.append((env_name(field.name), flags.get(field.name, ""), f"default: {default}" if default else ""))
     rows.append(("PASSBOX_DATA_DIR", "--data-dir", f"default: ./{DEFAULT_DATA_DIR}/"))
+    rows.append(("PASSBOX_CACHE_DIR", "", "default: ~/.cache/passbox/ (parsed specs and fixtures)"))
     width = max(len(name) for name, _, _ in rows)
     lines = ["environment variables (a flag given wins over its variable):"]
     lines += [f"  {name:<{width}}  {flag:<18}  {default}".rstrip() for name, flag, default in rows]

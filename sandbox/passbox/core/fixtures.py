@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import yaml
 
-from passbox.core.resources import load_yaml
+from passbox.core.resources import load_yaml_cached
 from passbox.core.validation import field_path
 
 
@@ -23,10 +22,14 @@ class FixtureError(Exception):
 def read_yaml_file(path: Path, what: str = "fixture file") -> object:
     """The YAML in ``path``; any failure (missing, unreadable, not YAML) is a FixtureError."""
     try:
-        return load_yaml(path.read_text(encoding="utf-8"))
+        return load_yaml_cached(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise FixtureError(f"{what} {path} is missing") from exc
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except Exception as exc:
+        import yaml  # imported already if it failed to parse; a cached document needs no parser
+
+        if not isinstance(exc, OSError | UnicodeDecodeError | yaml.YAMLError):
+            raise
         reason = " ".join(str(exc).split())  # one line: YAML errors span several
         raise FixtureError(f"{what} {path} cannot be read: {reason}") from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from passbox.core.resources import load_yaml
+from passbox.core.resources import load_yaml_cached
 from passbox.core.validation import SchemaValidators
 
 
@@ -20,18 +21,21 @@ class Spec:
     name: str
     document: dict[str, Any]
     yaml_bytes: bytes
-    json_bytes: bytes
     validators: SchemaValidators
 
     @classmethod
     def load(cls, path: Path) -> Spec:
         raw = path.read_bytes()
-        document = load_yaml(raw)
+        document = load_yaml_cached(raw)
         if not isinstance(document, dict) or "openapi" not in document:
             raise ValueError(f"{path} is not an OpenAPI document")
         name = path.name.removesuffix(".openapi.yaml")
-        json_bytes = json.dumps(document, indent=2, ensure_ascii=False).encode()
-        return cls(name, document, raw, json_bytes, SchemaValidators(document))
+        return cls(name, document, raw, SchemaValidators(document))
+
+    @cached_property
+    def json_bytes(self) -> bytes:
+        """The document as JSON, made when it is first asked for (most apps never are)."""
+        return json.dumps(self.document, indent=2, ensure_ascii=False).encode()
 
     def routes(self) -> list[Route]:
         """``/specs/<name>.openapi.yaml`` and ``.json``."""

@@ -1,7 +1,7 @@
 """Request validators compiled once from a spec's own schemas.
 
 The sandbox rejects exactly what the spec forbids: each request body is checked against the
-component schema the spec names for it, by a validator built at startup. Errors come back
+component schema the spec names for it, by a validator compiled the first time it is needed. Errors come back
 as field errors with a dotted path (``display_options.partner_name``) and a message.
 """
 
@@ -31,12 +31,21 @@ class SchemaValidators:
     """Validators for the component schemas of one OpenAPI document."""
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
-        components = spec.get("components", {})
+        self._components = spec.get("components", {})
+        self._names = list(self._components.get("schemas", {}))
+        # Compiled when first used: an app uses a few of its schemas, and compiling all of
+        # them was a tenth of its start-up.
         self._validators: dict[str, Any] = {}
-        for name in components.get("schemas", {}):
+
+    def _validator(self, name: str) -> Any:
+        validator = self._validators.get(name)
+        if validator is None:
+            if name not in self._names:
+                raise KeyError(name)
             # Each validator sees the whole components tree, so $refs resolve as in the spec.
-            schema = {"$schema": DIALECT, "$ref": f"#/components/schemas/{name}", "components": components}
-            self._validators[name] = jsonschema_rs.validator_for(schema, validate_formats=True)
+            schema = {"$schema": DIALECT, "$ref": f"#/components/schemas/{name}", "components": self._components}
+            validator = self._validators[name] = jsonschema_rs.validator_for(schema, validate_formats=True)
+        return validator
 
     def require(self, name: str, instance: Any) -> None:
         """Raise ValidationFailed (422, with every field's problem) unless ``instance`` is valid."""
@@ -45,11 +54,11 @@ class SchemaValidators:
             raise ValidationFailed(summary(problems), details=problems)
 
     def names(self) -> list[str]:
-        return list(self._validators)
+        return list(self._names)
 
     def errors(self, name: str, instance: Any) -> list[FieldError]:
         """Every problem with ``instance`` against schema ``name`` (empty when valid)."""
-        validator = self._validators[name]
+        validator = self._validator(name)
         if validator.is_valid(instance):
             return []
         found: list[FieldError] = []

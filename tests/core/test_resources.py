@@ -1,0 +1,91 @@
+"""The parsed-YAML cache behind start-up: a hit skips the parser, anything odd parses as before."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from passbox.core.fixtures import FixtureError, read_yaml_file
+from passbox.core.resources import load_yaml, load_yaml_cached
+
+DOCUMENT = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\nlist: [1, 2.5, true, null, é]\n"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("PASSBOX_CACHE_DIR", str(directory))
+    return directory
+
+
+def entry(cache: Path, text: str) -> Path:
+    return cache / f"yaml-{hashlib.sha256(text.encode()).hexdigest()}.json"
+
+
+def test_a_parsed_document_is_cached_and_read_back_without_parsing(cache: Path) -> None:
+    parsed = load_yaml_cached(DOCUMENT)
+    assert parsed == load_yaml(DOCUMENT)
+    assert json.loads(entry(cache, DOCUMENT).read_bytes()) == parsed
+    # What comes back now is the entry, not a parse: change the entry and see it.
+    entry(cache, DOCUMENT).write_text('{"openapi": "from the cache"}')
+    assert load_yaml_cached(DOCUMENT) == {"openapi": "from the cache"}
+    assert load_yaml_cached(DOCUMENT.encode()) == {"openapi": "from the cache"}  # bytes: the same entry
+
+
+def test_an_edited_file_is_a_new_entry(cache: Path) -> None:
+    load_yaml_cached(DOCUMENT)
+    edited = DOCUMENT.replace("title: t", "title: edited")
+    assert load_yaml_cached(edited)["info"]["title"] == "edited"  # type: ignore[index]
+    assert len(list(cache.glob("yaml-*.json"))) == 2
+
+
+@pytest.mark.parametrize("corrupt", [b"", b'{"openapi": "cut o', b"\xff\xfe", b"42", b"[1,"])
+def test_a_corrupt_entry_is_parsed_again_and_replaced(cache: Path, corrupt: bytes) -> None:
+    load_yaml_cached(DOCUMENT)
+    entry(cache, DOCUMENT).write_bytes(corrupt)
+    assert load_yaml_cached(DOCUMENT) == load_yaml(DOCUMENT)
+    assert json.loads(entry(cache, DOCUMENT).read_bytes()) == load_yaml(DOCUMENT)
+
+
+def test_an_unwritable_cache_still_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("PASSBOX_CACHE_DIR", str(blocker / "cache"))
+    assert load_yaml_cached(DOCUMENT) == load_yaml(DOCUMENT)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["not-a-directory"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("born: 1990-01-02\n", {"born": datetime.date(1990, 1, 2)}),
+        ("responses: {200: ok}\n", {"responses": {200: "ok"}}),
+        ("value: .nan\n", None),
+    ],
+    ids=["date", "integer-key", "nan"],
+)
+def test_a_document_json_cannot_hold_exactly_is_not_cached(cache: Path, text: str, expected: object) -> None:
+    parsed = load_yaml_cached(text)
+    if expected is not None:
+        assert parsed == expected
+    assert not entry(cache, text).exists()
+    assert load_yaml_cached(text) == parsed or expected is None  # parsed again, the same
+
+
+def test_fixture_files_still_fail_with_one_clear_line(cache: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("partners: [\n")
+    with pytest.raises(FixtureError, match=r"^fixture file .*broken.yaml cannot be read: while parsing") as raised:
+        read_yaml_file(broken)
+    assert "\n" not in str(raised.value)
+    not_utf8 = tmp_path / "latin1.yaml"
+    not_utf8.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(FixtureError, match="cannot be read: 'utf-8' codec"):
+        read_yaml_file(not_utf8)
+    with pytest.raises(FixtureError, match="is missing"):
+        read_yaml_file(tmp_path / "absent.yaml")
+    assert not list(cache.glob("yaml-*.json"))  # nothing cached for a file that did not parse
