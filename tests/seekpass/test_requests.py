@@ -14,7 +14,7 @@ from passbox.app import Sandbox
 from passbox.core.clock import Clock
 from passbox.seekpass.backend import REQUESTS
 from tests.conftest import OTHER_CLIENT, Receiver, get_token
-from tests.seekpass.helpers import CREATE, complete, create, payload
+from tests.seekpass.helpers import CREATE, complete, create, fragment, payload
 
 REDIRECT = re.compile(
     r"^http://sandbox\.test/partner/verify/digital_identity#clientId=passbox-demo-client&content=([0-9a-f-]{36})$"
@@ -63,6 +63,25 @@ async def test_a_uuid_is_generated_when_no_request_id_is_sent(
     body = payload() if request_id == "absent" else payload(request_id=None)
     response = await client.post(CREATE, json=body, headers=await bearer())
     assert UUID4.match(response.json()["request_id"])
+
+
+async def test_a_drawn_id_a_partner_already_used_answers_with_that_request(
+    make_client: Callable[..., Any],
+) -> None:
+    """Ids follow the seed, which is public: a partner can send the id the sandbox would draw
+    next. The create without a request_id then finds it, as a create naming it would."""
+    async with make_client() as (client, _):
+        drawn = await create(client, {"Authorization": f"Bearer {await get_token(client)}"})
+    second_draw = fragment(drawn["redirect_uri"])["content"]  # position 2 of the same stream
+    async with make_client() as (client, sandbox):
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
+        taken = await create(client, headers, request_id=second_draw)  # its content id takes position 1
+        again = await create(client, headers)  # draws positions 2 and 3: the request id is taken
+        assert again == taken
+        assert request_count(sandbox) == 1
+        fresh = await create(client, headers)
+        assert fresh["request_id"] != taken["request_id"]
+        assert request_count(sandbox) == 2
 
 
 async def test_same_request_id_within_48h_returns_the_same_redirect(

@@ -155,9 +155,12 @@ class SeekPassBackend:
         now = self._core.clock.now()
         content_id: str | None = None
         request_id = payload.get("request_id")
-        if not request_id:  # both ids in one draw: one counter step instead of two
+        generated = not request_id
+        existing = None
+        if generated:  # both ids in one draw; the insert below checks the id is free
             request_id, content_id = self._ids.uuid4s(2)
-        existing = self._load(partner.tenant, request_id)
+        else:
+            existing = self._load(partner.tenant, request_id)
         if existing is not None and now < existing.created_at + self.request_ttl:
             return existing, False
         if existing is not None and existing.status == "incomplete":
@@ -189,7 +192,12 @@ class SeekPassBackend:
         if existing is not None:
             store.delete(SESSIONS, partner.tenant, existing.content_id)
             self._core.scheduler.cancel(partner.tenant, self._expiry_key(existing))
-        store.put(REQUESTS, partner.tenant, request_id, request)
+        if not generated:
+            store.put(REQUESTS, partner.tenant, request_id, request)
+        elif not store.insert(REQUESTS, partner.tenant, request_id, request):
+            # A partner sent this id before it was drawn (ids follow the seed, which is public):
+            # answer as if the request had named it.
+            return self._create_request(partner, {**payload, "request_id": request_id}, base_url)
         store.put(SESSIONS, partner.tenant, content_id, request_id)
         self._core.scheduler.call_at(
             request.expires_at, EXPIRE_JOB, partner.tenant, self._expiry_key(request), request_id
