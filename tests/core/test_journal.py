@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from passbox.core.journal import BATCH, BATCHES, Journal
+from passbox.core.journal import BATCH, BATCHES, Batch, Journal
 from passbox.core.store import Store, open_store
 
 
@@ -79,3 +81,37 @@ def test_a_tenant_reset_drops_its_entries_and_the_count_follows(stores: tuple[St
         record(journal, n, "kept")
     journal.flush()
     assert len(journal) == 10  # the count was right, so nothing kept was trimmed early
+
+
+def test_entries_are_numbered_in_the_order_served_across_the_tenants_of_one_flush(
+    stores: tuple[Store, Store],
+) -> None:
+    journal = Journal(stores[0], 100)
+    for n in range(6):
+        record(journal, n, "a" if n % 2 else "b")
+    journal.flush()  # one flush, two batches
+    listed = journal.list()
+    assert [entry.path for entry in listed] == [f"/r/{n}" for n in reversed(range(6))]
+    ids = [entry.id for entry in listed]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 6
+    assert [journal.get(entry_id).path for entry_id in ids] == [entry.path for entry in listed]  # type: ignore[union-attr]
+
+
+def test_a_batch_written_before_batches_carried_their_ids_still_reads_and_retires(stores: tuple[Store, Store]) -> None:
+    journal = Journal(stores[0], 2)
+    record(journal, 0, "t")
+    journal.flush()
+    [(_, written)] = stores[0].scan(BATCHES)
+    pairs = zip(written.entries, written.ids, strict=True)
+    old_style = Batch([dataclasses.replace(entry, id=number) for entry, number in pairs])
+    key = f"{written.ids[0]:020d}"
+    assert stores[0].delete(BATCHES, "t", key)
+    stores[0].put(BATCHES, "t", key, old_style)  # as an earlier passbox stored it
+    encoded = json.loads(BATCHES.encode(old_style))
+    del encoded["ids"]  # its rows had no such field at all
+    assert BATCHES.decode(json.dumps(encoded).encode()) == old_style
+    assert [(entry.id, entry.path) for entry in journal.list()] == [(written.ids[0], "/r/0")]
+    for n in range(1, 4):
+        record(journal, n, "t")
+        journal.flush()
+    assert [entry.path for entry in journal.list()] == ["/r/3", "/r/2"]  # the old batch was dropped by its id

@@ -311,7 +311,7 @@ async def test_expiry_timers_of_later_requests_sort_after_earlier_ones(
     assert [timer.payload for timer in expiries] == [request["request_id"] for request in created]
     keys = [timer.key for timer in expiries]
     assert keys == sorted(keys)
-    assert keys[0].startswith("expire|20260304T093000.000000|")
+    assert keys[0].startswith("expire|2026-03-04T09:30:00.000000+00:00|")
 
 
 async def test_an_expiry_timer_stored_by_an_earlier_passbox_still_expires_its_request(

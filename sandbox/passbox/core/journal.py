@@ -139,9 +139,21 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Batch:
     """The entries of one tenant written by one flush (a shared store holds batches, not
-    entries: one row and its index entries for up to BATCH requests)."""
+    entries: one row and its index entries for up to BATCH requests). ``ids`` numbers them:
+    the entries are stored as recorded and get their numbers when read (batches written
+    before ``ids`` existed carry them in the entries)."""
 
     entries: list[Entry]
+    ids: list[int] = dataclasses.field(default_factory=list)
+
+    @property
+    def first_id(self) -> int:
+        return self.ids[0] if self.ids else self.entries[0].id
+
+    def numbered(self) -> list[Entry]:
+        if not self.ids:
+            return self.entries
+        return [dataclasses.replace(entry, id=number) for entry, number in zip(self.entries, self.ids, strict=True)]
 
 
 BATCHES = Kind("journal.batches", Batch)
@@ -226,18 +238,22 @@ class Journal:
         store = self._store
         with store.transaction():
             first = store.incr("journal", len(entries)) - len(entries) + 1
-            by_tenant: dict[str, list[Entry]] = {}
+            by_tenant: dict[str, Batch] = {}
             for number, entry in enumerate(entries, first):
-                by_tenant.setdefault(entry.tenant or GLOBAL, []).append(dataclasses.replace(entry, id=number))
-            for tenant, numbered in by_tenant.items():
-                store.put(BATCHES, tenant, _key(numbered[0].id), Batch(numbered))
+                batch = by_tenant.get(entry.tenant or GLOBAL)
+                if batch is None:
+                    batch = by_tenant[entry.tenant or GLOBAL] = Batch([], [])
+                batch.entries.append(entry)
+                batch.ids.append(number)
+            for tenant, batch in by_tenant.items():
+                store.put(BATCHES, tenant, _key(batch.ids[0]), batch)
             kept = store.incr(KEPT, len(entries))
             while kept > self.size:
                 oldest = store.scan(BATCHES, limit=1)
                 if not oldest or kept - len(oldest[0][1].entries) < self.size:
                     break
                 tenant, dropped = oldest[0]
-                store.delete(BATCHES, tenant, _key(dropped.entries[0].id))
+                store.delete(BATCHES, tenant, _key(dropped.first_id))
                 kept = store.incr(KEPT, -len(dropped.entries))
 
     def recount(self) -> None:
@@ -252,7 +268,7 @@ class Journal:
         if self._local is not None:
             return list(reversed(self._local))
         self.flush()
-        found = [entry for _, batch in self._store.scan(BATCHES, newest_first=True) for entry in batch.entries]
+        found = [entry for _, batch in self._store.scan(BATCHES, newest_first=True) for entry in batch.numbered()]
         found.sort(key=lambda entry: entry.id, reverse=True)
         return found[: self.size]
 

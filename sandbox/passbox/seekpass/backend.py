@@ -239,7 +239,7 @@ class SeekPassBackend:
     def _expiry_key(request: VerifyRequest) -> str:
         # The expiry instant first: keys of new timers then sort after the others, so a SQL
         # store appends them to its (tenant, key) index instead of writing a random leaf.
-        return f"expire|{request.expires_at:%Y%m%dT%H%M%S.%f}|{request.content_id}"
+        return f"expire|{request.expires_at.isoformat(timespec='microseconds')}|{request.content_id}"
 
     def _on_expire(self, timer: Timer) -> None:
         """The 48 hours of an unfinished request ran out: canceled, with the canceled event."""
@@ -248,7 +248,7 @@ class SeekPassBackend:
             if (
                 request is not None
                 and request.status == "incomplete"
-                and timer.key in (self._expiry_key(request), f"expire|{request.content_id}")  # and before 2026-12
+                and timer.key.rsplit("|", 1)[-1] == request.content_id  # this request's, in any key format so far
                 and self._core.clock.now() >= request.expires_at
             ):
                 self._finalize(request, "canceled", via="expiry", at=request.expires_at)
