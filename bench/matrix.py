@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from bench import wrk
-from bench.procs import NOISE, BenchError, CpuMeter, Req, Server, free_port, mib
+from bench.procs import NOISE, BenchError, CpuMeter, Req, Server, free_port, mib, tree_cpu_seconds
 from bench.servers import FAKE_BEARER, Context, Spec, check, load_request, passbox_bearer
 
 SETTLE = 0.5  # seconds between the first 2xx and the idle RSS reading
@@ -23,6 +23,7 @@ class Row:
     after_kib: int = 0
     peak_kib: int = 0
     other_cores: float = 0.0  # CPU other processes on the machine used during the measured run
+    cpu_us: float | None = None  # the server's own CPU time per request in the measured run
     attempt: int = 1  # which attempt was kept (a later attempt of create met the state earlier ones left)
     note: str = ""
 
@@ -56,12 +57,16 @@ def run(
     return rows
 
 
-def measure(ctx: Context, server: Server, req: Req, params: wrk.Params, retries: int) -> tuple[wrk.Result, float, int]:
+def measure(
+    ctx: Context, server: Server, req: Req, params: wrk.Params, retries: int
+) -> tuple[wrk.Result, float, int, float]:
     """Warm up and measure; again (at most retries times) when other processes used the CPU meanwhile.
 
     Keeps the attempt with the least outside CPU. (A repeated create load adds its requests to the state.)
+    Also returns the server's own CPU µs per request: time the host steals is not in it, so it moves
+    less between runs than req/s does.
     """
-    best: tuple[wrk.Result, float, int] | None = None
+    best: tuple[wrk.Result, float, int, float] | None = None
     other = 0.0
     for attempt in range(retries + 1):
         if attempt:
@@ -69,10 +74,12 @@ def measure(ctx: Context, server: Server, req: Req, params: wrk.Params, retries:
             ctx.quiet(server.name)
         wrk.warm_up(server.port, req, params)
         meter = CpuMeter(server.pid, ctx.postgres_pid())
+        cpu_before = tree_cpu_seconds([server.pid])
         result = wrk.run(server.port, wrk.static_script(req), params.duration, params, path=req.path)
+        cpu_us = (tree_cpu_seconds([server.pid]) - cpu_before) * 1e6 / max(result.requests, 1)
         other = meter.other_cores()
         if best is None or other < best[1]:
-            best = (result, other, attempt + 1)
+            best = (result, other, attempt + 1, cpu_us)
         if other < NOISE:
             break
     assert best is not None
@@ -98,10 +105,10 @@ def run_server(ctx: Context, spec: Spec, index: int, loads: list[str], params: w
         for load in loads:
             req = load_request(load, bearer)
             check(spec.name, load, port, req)
-            result, other, attempt = measure(ctx, server, req, params, retries)
+            result, other, attempt, cpu_us = measure(ctx, server, req, params, retries)
             if server.proc is not None and server.proc.poll() is not None:
                 raise BenchError(f"[{spec.name}] died during the {load} load\n{server.tail()}")
-            row = Row(spec.name, load, result, cold, idle, server.rss_kib(), server.peak_kib(), other, attempt)
+            row = Row(spec.name, load, result, cold, idle, server.rss_kib(), server.peak_kib(), other, attempt, cpu_us)
             rows.append(row)
             bad = f", {result.non2xx} non-2xx, {result.socket_errors} socket errors" if _errors(result) else ""
             log(
@@ -126,14 +133,14 @@ def _ratio(value: float | None, base: float | None) -> str:
 def table(rows: list[Row]) -> str:
     floor = {row.load: row for row in rows if row.server == "floor" and row.result is not None}
     head = (
-        "| server | load | req/s | req/s ÷ floor | p50 ms | p99 ms | p99 ÷ floor | cold start ms | cold ÷ floor "
-        "| RSS MiB idle → after (peak) | non-2xx | sock err | other CPU |"
+        "| server | load | req/s | req/s ÷ floor | p50 ms | p99 ms | p99 ÷ floor | CPU µs/req | cold start ms "
+        "| cold ÷ floor | RSS MiB idle → after (peak) | non-2xx | sock err | other CPU |"
     )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         res = row.result
         if res is None:
-            lines.append(f"| {row.server} | {row.load} | {row.note} | | | | | | | | | | |")
+            lines.append(f"| {row.server} | {row.load} | {row.note} | | | | | | | | | | | |")
             continue
         base = floor.get(row.load)
         base_res = base.result if base else None
@@ -145,6 +152,7 @@ def table(rows: list[Row]) -> str:
             f"{res.p50_ms:.2f}",
             f"{res.p99_ms:.2f}",
             _ratio(res.p99_ms, base_res.p99_ms if base_res else None),
+            "-" if row.cpu_us is None else f"{row.cpu_us:.0f}",
             f"{row.cold_ms:.0f}",
             _ratio(row.cold_ms, base.cold_ms if base else None),
             f"{mib(row.idle_kib):.0f} → {mib(row.after_kib):.0f} ({mib(row.peak_kib):.0f})",

@@ -244,7 +244,8 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def _tree_cpu_seconds(pids: list[int]) -> float:
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the process trees of ``pids`` have used so far."""
     total = 0.0
     for root in pids:
         for p in tree(root):
@@ -272,12 +273,12 @@ class CpuMeter:
         self.pids = [p for p in pids if p]
         self.wall = time.monotonic()
         self.busy = _busy_seconds()
-        self.ours = _tree_cpu_seconds(self.pids) + _own_seconds()
+        self.ours = tree_cpu_seconds(self.pids) + _own_seconds()
 
     def other_cores(self) -> float:
         wall = time.monotonic() - self.wall
         busy = _busy_seconds() - self.busy
-        ours = _tree_cpu_seconds(self.pids) + _own_seconds() - self.ours
+        ours = tree_cpu_seconds(self.pids) + _own_seconds() - self.ours
         return max(0.0, busy - ours) / wall if wall > 0 else 0.0
 
 
