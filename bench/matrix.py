@@ -108,7 +108,18 @@ def run_server(ctx: Context, spec: Spec, index: int, loads: list[str], params: w
             result, other, attempt, cpu_us = measure(ctx, server, req, params, retries)
             if server.proc is not None and server.proc.poll() is not None:
                 raise BenchError(f"[{spec.name}] died during the {load} load\n{server.tail()}")
-            row = Row(spec.name, load, result, cold, idle, server.rss_kib(), server.peak_kib(), other, attempt, cpu_us)
+            row = Row(
+                spec.name,
+                load,
+                result,
+                cold_ms=cold,
+                idle_kib=idle,
+                after_kib=server.rss_kib(),
+                peak_kib=server.peak_kib(),
+                other_cores=other,
+                attempt=attempt,
+                cpu_us=cpu_us,
+            )
             rows.append(row)
             bad = f", {result.non2xx} non-2xx, {result.socket_errors} socket errors" if _errors(result) else ""
             log(
