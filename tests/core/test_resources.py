@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,20 @@ def test_fixture_files_still_fail_with_one_clear_line(cache: Path, tmp_path: Pat
     with pytest.raises(FixtureError, match="is missing"):
         read_yaml_file(tmp_path / "absent.yaml")
     assert not list(cache.glob("yaml-*.json"))  # nothing cached for a file that did not parse
+
+
+def test_a_start_with_a_warm_cache_does_not_import_the_yaml_parser(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from passbox.app import create_app\n"
+        "from passbox.settings import Settings\n"
+        "create_app(Settings(store_url='memory://', seed=1))\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    env = {**os.environ, "PASSBOX_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True)
+        for _ in range(2)
+    ]
+    assert [run.stdout.strip() for run in runs] == ["True", "False"]  # parsed once, then read from the cache
+    assert len(list((tmp_path / "cache").glob("yaml-*.json"))) == 6  # three specs and three fixture files
