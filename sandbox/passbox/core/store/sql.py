@@ -34,6 +34,12 @@ def schema(seq_column: str, blob: str) -> list[str]:
         "CREATE INDEX IF NOT EXISTS passbox_records_tenant_seq ON passbox_records (kind, tenant, seq)",
         """CREATE INDEX IF NOT EXISTS passbox_records_retire ON passbox_records (kind, retire_at)
             WHERE retire_at IS NOT NULL""",
+        # The count cap retires the oldest retirable records first. Without this index that
+        # query walked every record of the kind, retirable or not (14 ms with 13,600 unfinished
+        # requests on SQLite, each second for each kind: the loop stalls behind SQLite's p99).
+        # Only records with a retire_at are in it, so creating a request does not write it.
+        """CREATE INDEX IF NOT EXISTS passbox_records_retirable ON passbox_records (kind, seq)
+            WHERE retire_at IS NOT NULL""",
         "CREATE TABLE IF NOT EXISTS passbox_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS passbox_settings (name TEXT PRIMARY KEY, data {blob} NOT NULL)",
         f"""CREATE TABLE IF NOT EXISTS passbox_timers (
