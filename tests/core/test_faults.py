@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from passbox.core.faults import VERSION, VERSION_SETTING, Faults
+from passbox.core.faults import RULES, VERSION, VERSION_SETTING, Faults
 from passbox.core.rand import Rand
-from passbox.core.store import Store, open_store
+from passbox.core.store import GLOBAL, Store, open_store
 
 
 @pytest.fixture
@@ -55,3 +55,26 @@ def test_clearing_removing_and_a_used_up_rule_each_change_the_version(workers: t
     one.clear()
     other.seen(version(other))
     assert not other.any()
+
+
+def test_rules_a_reset_cleared_stop_applying_on_every_worker_without_a_version_change(
+    workers: tuple[Faults, Faults],
+) -> None:
+    """A reset clears the rules with every other record and leaves the version as it was; a
+    worker whose cached answer says rules exist finds none on its next request, applies none
+    and stops looking until the version moves."""
+    one, other = workers
+    one.add(kind="error", status=503)
+    other.seen(version(other))
+    assert other.any()
+    before = version(one)
+    one.store.clear()  # what a reset does to the records
+    assert version(one) == before
+    for faults in (one, other):
+        faults.seen(version(faults))
+        assert faults.decide("seekpass", frozenset({"x"})) == []
+        assert not faults.any()
+        assert faults.store.count(RULES, GLOBAL) == 0
+    one.add(kind="latency", latency_ms=1)  # a new rule moves the version: seen again
+    other.seen(version(other))
+    assert other.any()

@@ -77,11 +77,9 @@ class ControlContext:
         self.journal.clear(tenant)
         self.core.store.clear(tenant)
         if tenant is None:
-            self.faults.reset()
+            self.apply_startup_faults()
         else:
             self.journal.recount()
-        if tenant is None:
-            self.apply_startup_faults()
 
     def retire(self) -> int:
         """Retention: retire finished records past their time or beyond the count cap."""

@@ -98,7 +98,9 @@ class Faults:
 
     Whether any rule exists is asked on every vendor request. On a shared store the edge reads
     the rules' version with the clock (one query) and hands it to ``seen()``; the rules are
-    counted again only when it changed."""
+    counted again only when it changed. A request that finds no rules where the cached answer
+    said some exist (a reset cleared them with every other record) corrects the answer, so
+    nothing has to bump the version for rules that vanished."""
 
     store: Store
     rng: Stream
@@ -133,10 +135,6 @@ class Faults:
             for rule in self.rules:
                 self.store.delete(RULES, GLOBAL, rule.id)
             self._changed()
-
-    def reset(self) -> None:
-        """After the store was cleared (a reset): the rules are gone everywhere."""
-        self._changed()
 
     def seen(self, version: int | None) -> None:
         """The rules' version as just read from the store."""
@@ -179,7 +177,10 @@ class Faults:
     def _decide(self, vendor: str, operations: frozenset[str]) -> list[Decision]:
         decisions: list[Decision] = []
         answered = False
-        for rule in self.rules:
+        rules = self.rules
+        if not rules:
+            self._exist = False  # seen just now (in this unit of work): none until the version moves
+        for rule in rules:
             if not rule.matches(vendor, operations):
                 continue
             if answered and rule.kind != "latency":

@@ -472,8 +472,7 @@ class SQLStore:
             return int(cursor.rowcount)
 
     def clear(self, tenant: str | None = None) -> None:
-        self._settings_cache = None
-        with self._write():
+        with self._write():  # settings (seed, clock, fault rules' version) outlive a reset
             if tenant is None:
                 for table in TABLES:
                     self._run(f"DELETE FROM {table}")  # noqa: S608 - table names are constants
