@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from passbox.core.rand import Rand
 from passbox.core.store import MemoryStore
 
@@ -38,3 +40,55 @@ def test_a_rolled_back_unit_of_work_gives_its_positions_back() -> None:
     except RuntimeError:
         pass
     assert stream.uuid4s(2) == lost
+
+
+def test_a_numbered_id_is_a_uuid4_that_carries_its_position() -> None:
+    stream = Rand(7, MemoryStore(), SECRET).stream("ids")
+    positions = [*range(1, 2001), 2**40 + 3, 2**62 - 1]
+    numbered = [stream.numbered_uuid4(position) for position in positions]
+    assert [stream.number_of(value) for value in numbered] == positions
+    assert all(uuid.UUID(value).version == 4 and uuid.UUID(value).variant == uuid.RFC_4122 for value in numbered)
+    assert all(str(uuid.UUID(value)) == value for value in numbered)  # canonical, lower case
+    assert len(set(numbered)) == len(numbered)
+    assert not set(numbered) & {stream.uuid4_at(position) for position in range(1, 2001)}
+    assert Rand(7, MemoryStore(), SECRET).stream("ids").numbered_uuid4(5) == numbered[4]  # reproducible
+    assert Rand(8, MemoryStore(), SECRET).stream("ids").numbered_uuid4(5) != numbered[4]
+    # Neighbouring positions share no visible pattern: no byte is the same in all of them.
+    assert all(len({value[i] for value in numbered[:50]}) > 1 for i in range(36) if i not in (8, 13, 14, 18, 23))
+
+
+def test_number_of_is_none_for_every_other_string() -> None:
+    stream = Rand(7, MemoryStore(), SECRET).stream("ids")
+    value = stream.numbered_uuid4(42)
+    flipped = [value[:i] + ("0" if value[i] != "0" else "1") + value[i + 1 :] for i in range(36) if value[i] != "-"]
+    others = [
+        *flipped,
+        value.upper(),
+        "{" + value[:-2] + "}",
+        stream.uuid4_at(42),
+        Rand(8, MemoryStore(), SECRET).stream("ids").numbered_uuid4(42),
+        Rand(7, MemoryStore(), SECRET).stream("other").numbered_uuid4(42),
+        "",
+        "nope",
+        "\ud800" * 36,
+        "x" * 36,
+        "0" * 10_000,
+        str(uuid.UUID(int=0)),
+    ]
+    assert [stream.number_of(other) for other in others] == [None] * len(others)
+
+
+def test_a_numbered_id_needs_a_position_it_can_carry() -> None:
+    stream = Rand(7, MemoryStore(), SECRET).stream("ids")
+    for position in (0, -1, 2**62):
+        with pytest.raises(ValueError, match="position from 1"):
+            stream.numbered_uuid4(position)
+
+
+def test_positions_and_uuid4_at_are_the_draws_of_uuid4() -> None:
+    store = MemoryStore()
+    stream = Rand(7, store, SECRET).stream("ids")
+    expected = Rand(7, MemoryStore(), SECRET).stream("ids").uuid4s(3)
+    assert list(stream.positions(3)) == [1, 2, 3]
+    assert [stream.uuid4_at(position) for position in (1, 2, 3)] == expected
+    assert store.counter("rng:ids") == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -10,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from passbox.app import create_app
+from passbox.app import Sandbox, create_app
 from passbox.core.clock import Clock
+from passbox.seekpass.backend import REQUESTS, SESSIONS
 from passbox.settings import Settings
 from tests.conftest import BASE_URL, DEMO_CLIENT, START
 from tests.seekpass.helpers import APP, complete, create, fragment, open_app, submit
@@ -247,3 +249,60 @@ async def test_the_same_seed_gives_the_same_person_whatever_the_order() -> None:
     backward = await person_for(["b", "a"])
     assert forward == backward
     assert forward["a"] != forward["b"]
+
+
+@pytest.mark.parametrize(
+    ("request_id", "rows"),
+    [pytest.param(None, 0, id="id-drawn-by-seekpass"), pytest.param("order-7", 1, id="partner-id")],
+)
+async def test_a_link_finds_its_request_with_a_session_row_only_when_the_partner_chose_the_id(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox, request_id: str | None, rows: int
+) -> None:
+    headers = await bearer()
+    created = await create(client, headers, **({"request_id": request_id} if request_id else {}))
+    store = sandbox.core.store
+    assert store.count(SESSIONS) == rows
+    assert (await complete(client, created["redirect_uri"])).status_code == 303
+    assert (await result(client, headers, created["request_id"]))["status"] == "verified"
+    assert store.count(SESSIONS) == rows  # finishing keeps (and dates) the row, adds none
+    assert (await submit(client, created["redirect_uri"], "verify")).status_code == 409  # still found: finished
+
+
+async def test_a_link_stored_by_an_earlier_passbox_still_opens(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    """Earlier content ids were plain uuid4 draws, each with a session row keyed by itself."""
+    headers = await bearer()
+    created = await create(client, headers, request_id="order-old")
+    store = sandbox.core.store
+    tenant = "seekpass:" + DEMO_CLIENT[0]
+    old_content = "0b8e2a4c-6f1d-4e2a-9c3b-5d7e8f9a0b1c"
+    with store.transaction():
+        request = store.get(REQUESTS, tenant, "order-old")
+        assert request is not None
+        store.put(REQUESTS, tenant, "order-old", dataclasses.replace(request, content_id=old_content))
+        assert store.delete(SESSIONS, tenant, "n0000000000000001")  # its content id took position 1
+        store.put(SESSIONS, tenant, old_content, "order-old")
+    old_uri = created["redirect_uri"].replace(fragment(created["redirect_uri"])["content"], old_content)
+    assert (await complete(client, old_uri)).status_code == 303
+    assert (await result(client, headers, "order-old"))["status"] == "verified"
+    assert store.get(SESSIONS, tenant, old_content) == "order-old"
+    assert (await open_app(client, created["redirect_uri"])).status_code == 404  # the new-style link is not its link
+
+
+async def test_a_numbered_link_nobody_was_given_is_not_valid(
+    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox
+) -> None:
+    headers = await bearer()
+    created = await create(client, headers)
+    chosen = await create(client, headers, request_id=created["request_id"] + "-x")
+    ids = sandbox.core.rand.stream("seekpass.ids")
+    content = fragment(created["redirect_uri"])["content"]
+    at = ids.number_of(content)
+    assert at is not None and ids.number_of(fragment(chosen["redirect_uri"])["content"]) == at + 1
+    for forged in (ids.numbered_uuid4(at - 1), ids.numbered_uuid4(at + 2), ids.numbered_uuid4(at + 100)):
+        page = await client.get(APP, params={"clientId": DEMO_CLIENT[0], "content": forged})
+        assert page.status_code == 404
+        assert "not valid" in page.text
+    assert (await open_app(client, created["redirect_uri"])).status_code == 200
+    assert (await open_app(client, chosen["redirect_uri"])).status_code == 200

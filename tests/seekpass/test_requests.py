@@ -12,14 +12,15 @@ import pytest
 
 from passbox.app import Sandbox
 from passbox.core.clock import Clock
-from passbox.seekpass.backend import REQUESTS
+from passbox.seekpass.backend import REQUESTS, SESSIONS
 from tests.conftest import OTHER_CLIENT, Receiver, get_token
-from tests.seekpass.helpers import CREATE, complete, create, fragment, payload
+from tests.seekpass.helpers import CREATE, complete, create, open_app, payload
 
 REDIRECT = re.compile(
     r"^http://sandbox\.test/partner/verify/digital_identity#clientId=passbox-demo-client&content=([0-9a-f-]{36})$"
 )
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+PARTNER_ID = "7cbc7e51-82f5-43ec-8d63-b7cdf1170425"  # the vendor's sample request_id
 
 
 def request_count(sandbox: Sandbox) -> int:
@@ -71,8 +72,9 @@ async def test_a_drawn_id_a_partner_already_used_answers_with_that_request(
     """Ids follow the seed, which is public: a partner can send the id the sandbox would draw
     next. The create without a request_id then finds it, as a create naming it would."""
     async with make_client() as (client, _):
-        drawn = await create(client, {"Authorization": f"Bearer {await get_token(client)}"})
-    second_draw = fragment(drawn["redirect_uri"])["content"]  # position 2 of the same stream
+        headers = {"Authorization": f"Bearer {await get_token(client)}"}
+        await create(client, headers, request_id=PARTNER_ID)  # its content id takes position 1
+        second_draw = (await create(client, headers))["request_id"]  # drawn at position 2
     async with make_client() as (client, sandbox):
         headers = {"Authorization": f"Bearer {await get_token(client)}"}
         taken = await create(client, headers, request_id=second_draw)  # its content id takes position 1
@@ -109,6 +111,9 @@ async def test_same_request_id_after_48h_is_a_new_request(
     result = await client.get("/api/partner/v2/verify/requests/order-1.json", headers=headers)
     assert result.json()["status"] == "incomplete"
     assert request_count(sandbox) == 1
+    assert sandbox.core.store.count(SESSIONS) == 1  # the first link's row went with it
+    assert (await open_app(client, first["redirect_uri"])).status_code == 404
+    assert (await open_app(client, again["redirect_uri"])).status_code == 200
 
 
 async def test_partners_never_collide_on_request_ids(client: httpx.AsyncClient, bearer: Callable[..., Any]) -> None:

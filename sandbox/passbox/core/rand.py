@@ -25,6 +25,8 @@ from typing import Any
 from passbox.core.store import Store
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_POSITION_BITS = 2**62 - 1  # the low 62 bits of a uuid's second half; the top two are its variant
+_VARIANT = 0b10 << 62  # RFC 4122
 
 
 def derive_seed(seed: int, *names: str) -> int:
@@ -94,11 +96,55 @@ class Stream(_Draws):
             position = self._store.incr(self._counter)
         return hashlib.blake2b(f"{self.name}|{position}".encode(), key=self._root, digest_size=size).digest()
 
-    def uuid4s(self, count: int) -> list[str]:
-        """One counter step of ``count`` positions (one statement on a SQL store, not ``count``)."""
+    def positions(self, count: int) -> range:
+        """The next ``count`` positions, in one counter step (one statement on a SQL store)."""
         last = self._store.incr(self._counter, count)
-        positions = range(last - count + 1, last + 1)
-        return [str(uuid.UUID(bytes=self._digest(16, position), version=4)) for position in positions]
+        return range(last - count + 1, last + 1)
+
+    def uuid4_at(self, position: int) -> str:
+        """The uuid4 this stream draws at ``position`` (what uuid4() gives when it is next)."""
+        return str(uuid.UUID(bytes=self._digest(16, position), version=4))
+
+    def uuid4s(self, count: int) -> list[str]:
+        return [self.uuid4_at(position) for position in self.positions(count)]
+
+    # A numbered id is uuid4-shaped and carries its own position: its first half is this
+    # stream's draw at the position, its second half the position masked by a hash of the
+    # first. number_of() reads the position back and checks the first half, so whoever holds
+    # an id can find what was drawn with it without an index, and anything else reads as None.
+
+    def numbered_uuid4(self, position: int) -> str:
+        if not 0 < position <= _POSITION_BITS:
+            raise ValueError("a numbered id carries a position from 1 to 2**62 - 1")
+        head = self._head(position)
+        tail = (position ^ self._mask(head)) | _VARIANT
+        return str(uuid.UUID(bytes=head + tail.to_bytes(8, "big")))
+
+    def number_of(self, value: str) -> int | None:
+        """The position a numbered_uuid4() of this stream carries; None for any other string."""
+        if len(value) != 36:
+            return None
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            return None
+        if str(parsed) != value:  # another spelling of it (upper case, braces) is another string
+            return None
+        raw = parsed.bytes
+        head, tail = raw[:8], int.from_bytes(raw[8:], "big")
+        if tail >> 62 != _VARIANT >> 62:
+            return None
+        position = (tail & _POSITION_BITS) ^ self._mask(head)
+        return position if position and self._head(position) == head else None
+
+    def _head(self, position: int) -> bytes:
+        head = bytearray(self._digest(8, position))
+        head[6] = (head[6] & 0x0F) | 0x40  # version 4
+        return bytes(head)
+
+    def _mask(self, head: bytes) -> int:
+        digest = hashlib.blake2b(b"number|" + head, key=self._root, digest_size=8).digest()
+        return int.from_bytes(digest, "big") & _POSITION_BITS
 
     def token_bytes(self, n: int) -> bytes:
         if n <= 64:

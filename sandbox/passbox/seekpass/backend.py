@@ -37,7 +37,8 @@ from passbox.seekpass.people import credential_of, make_credential
 from passbox.settings import Settings
 
 REQUESTS = Kind("seekpass.requests", VerifyRequest)
-SESSIONS = Kind("seekpass.sessions", str)  # content id -> request id
+# Session key -> request id, for the links that cannot find their request alone (see _session_key).
+SESSIONS = Kind("seekpass.sessions", str)
 WEBHOOKS = Kind("seekpass.webhooks", Webhook)
 EXPIRE_JOB = "seekpass.expire"
 APP_PATH = "/partner/verify/digital_identity"
@@ -153,12 +154,13 @@ class SeekPassBackend:
 
     def _create_request(self, partner: Partner, payload: Any, base_url: str) -> tuple[VerifyRequest, bool]:
         now = self._core.clock.now()
-        content_id: str | None = None
+        content_at: int | None = None  # the stream position the content id carries
         request_id = payload.get("request_id")
         generated = not request_id
         existing = None
         if generated:  # both ids in one draw; the insert below checks the id is free
-            request_id, content_id = self._ids.uuid4s(2)
+            id_at, content_at = self._ids.positions(2)
+            request_id = self._ids.uuid4_at(id_at)
         else:
             existing = self._load(partner.tenant, request_id)
         if existing is not None and now < existing.created_at + self.request_ttl:
@@ -169,8 +171,9 @@ class SeekPassBackend:
 
         display = payload["display_options"]
         metadata = payload.get("metadata") or {}
-        if content_id is None:
-            content_id = self._ids.uuid4()
+        if content_at is None:
+            (content_at,) = self._ids.positions(1)
+        content_id = self._ids.numbered_uuid4(content_at)
         fragment = urlencode({"clientId": partner.client_id, "content": content_id}, quote_via=quote)
         request = VerifyRequest(
             client_id=partner.client_id,
@@ -190,7 +193,8 @@ class SeekPassBackend:
             request = dataclasses.replace(request, magic=magic.outcome)
         store = self._store
         if existing is not None:
-            store.delete(SESSIONS, partner.tenant, existing.content_id)
+            if (old_key := self._session_key(existing.request_id, existing.content_id)) is not None:
+                store.delete(SESSIONS, partner.tenant, old_key)
             self._core.scheduler.cancel(partner.tenant, self._expiry_key(existing))
         if not generated:
             store.put(REQUESTS, partner.tenant, request_id, request)
@@ -198,7 +202,8 @@ class SeekPassBackend:
             # A partner sent this id before it was drawn (ids follow the seed, which is public):
             # answer as if the request had named it.
             return self._create_request(partner, {**payload, "request_id": request_id}, base_url)
-        store.put(SESSIONS, partner.tenant, content_id, request_id)
+        if (key := self._session_key(request_id, content_id, content_at)) is not None:
+            store.put(SESSIONS, partner.tenant, key, request_id)
         self._core.scheduler.call_at(
             request.expires_at, EXPIRE_JOB, partner.tenant, self._expiry_key(request), request_id
         )
@@ -284,7 +289,8 @@ class SeekPassBackend:
         retire_at = self._core.clock.timestamp() + self._settings.retention_seconds
         with self._store.transaction():
             self._store.put(REQUESTS, request.tenant, request.request_id, updated, retire_at=retire_at)
-            self._store.put(SESSIONS, request.tenant, request.content_id, request.request_id, retire_at=retire_at)
+            if (key := self._session_key(request.request_id, request.content_id)) is not None:
+                self._store.put(SESSIONS, request.tenant, key, request.request_id, retire_at=retire_at)
             self._core.scheduler.cancel(request.tenant, self._expiry_key(request))
             deliveries = self._emit(
                 updated, "vwsp_request.verified" if status == "verified" else "vwsp_request.canceled"
@@ -296,11 +302,36 @@ class SeekPassBackend:
     def session(self, client_id: str, content_id: str) -> VerifyRequest:
         """The request behind a redirect URI's ``clientId`` and ``content``."""
         tenant = tenant_of(client_id)
-        request_id = self._store.get(SESSIONS, tenant, content_id)
+        content_at = self._ids.number_of(content_id)
+        if content_at is not None:  # drawn with its request id, if the request is the one before it
+            request = self._load(tenant, self._ids.uuid4_at(content_at - 1))
+            if request is not None and request.content_id == content_id:
+                return request
+        request_id = self._store.get(SESSIONS, tenant, self._row_key(content_id, content_at))
         request = self._load(tenant, request_id) if request_id is not None else None
         if request is None or request.content_id != content_id:
             raise SessionNotFound("This SEEK Pass link is not valid")
         return request
+
+    def _session_key(self, request_id: str, content_id: str, content_at: int | None = None) -> str | None:
+        """The key of a request's session row, or None when its link finds it without one.
+
+        A content id is numbered: it carries the stream position it was drawn at. When SEEK Pass
+        drew the request id too, that is the draw just before it, so the hosted page finds the
+        request from the link alone; a create then writes one record, not two. A request id the
+        partner chose needs a row, keyed by the position (so SQL stores append to their index
+        instead of writing a leaf at a random place). Content ids stored by an earlier passbox
+        are not numbered and keep the rows they were written with.
+        """
+        if content_at is None:
+            content_at = self._ids.number_of(content_id)
+        if content_at is not None and self._ids.uuid4_at(content_at - 1) == request_id:
+            return None
+        return self._row_key(content_id, content_at)
+
+    @staticmethod
+    def _row_key(content_id: str, content_at: int | None) -> str:
+        return content_id if content_at is None else f"n{content_at:016x}"
 
     def open_session(self, client_id: str, content_id: str, user: str) -> VerifyRequest:
         """The user opened the link: bind the request to them (first opener wins)."""
