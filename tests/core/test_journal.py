@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from passbox.core.journal import BATCH, BATCHES, Batch, Journal
@@ -103,7 +103,7 @@ def test_a_batch_written_before_batches_carried_their_ids_still_reads_and_retire
     journal.flush()
     [(_, written)] = stores[0].scan(BATCHES)
     pairs = zip(written.entries, written.ids, strict=True)
-    old_style = Batch([dataclasses.replace(entry, id=number) for entry, number in pairs])
+    old_style = Batch([msgspec.structs.replace(entry, id=number) for entry, number in pairs])
     key = f"{written.ids[0]:020d}"
     assert stores[0].delete(BATCHES, "t", key)
     stores[0].put(BATCHES, "t", key, old_style)  # as an earlier passbox stored it

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from passbox.app import Sandbox, create_app
@@ -280,7 +280,7 @@ async def test_a_link_stored_by_an_earlier_passbox_still_opens(
     with store.transaction():
         request = store.get(REQUESTS, tenant, "order-old")
         assert request is not None
-        store.put(REQUESTS, tenant, "order-old", dataclasses.replace(request, content_id=old_content))
+        store.put(REQUESTS, tenant, "order-old", msgspec.structs.replace(request, content_id=old_content))
         assert store.delete(SESSIONS, tenant, "n0000000000000001")  # its content id took position 1
         store.put(SESSIONS, tenant, old_content, "order-old")
     old_uri = created["redirect_uri"].replace(fragment(created["redirect_uri"])["content"], old_content)

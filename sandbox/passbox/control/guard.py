@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,13 +42,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-@dataclass(frozen=True, slots=True)
-class AdminSession:
+class AdminSession(msgspec.Struct, frozen=True):
     created: float  # wall time
 
 
-@dataclass(frozen=True, slots=True)
-class LoginFailures:
+class LoginFailures(msgspec.Struct, frozen=True):
     count: int
     since: float  # wall time the window started
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from passbox.core.store import Kind, Store
 
@@ -41,8 +42,7 @@ def isoformat_z(value: datetime, *, micro: bool = False) -> str:
     return text + "Z"
 
 
-@dataclass(frozen=True, slots=True)
-class ClockState:
+class ClockState(msgspec.Struct, frozen=True):
     frozen_at: datetime | None = None
     offset_us: int = 0
 

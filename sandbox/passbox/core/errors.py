@@ -7,11 +7,11 @@ headers. The HTTP layer of each vendor maps them to the vendor's shape in one pl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
+class FieldError(msgspec.Struct, frozen=True):
     """One problem with one field of a request: ``field`` is a dotted path (``a.b[0].c``).
 
     ``kind`` names the rule that failed (``required``, ``type``, ``maxLength``, ``format``,

@@ -9,8 +9,9 @@ request is the same whatever order requests arrive in. Dates are never taken fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from passbox.core.rand import derive_seed
 
@@ -18,8 +19,7 @@ if TYPE_CHECKING:
     from faker import Faker
 
 
-@dataclass(frozen=True, slots=True)
-class Name:
+class Name(msgspec.Struct, frozen=True):
     first_name: str
     last_name: str
 

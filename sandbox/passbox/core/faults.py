@@ -10,12 +10,12 @@ renderer the app provides.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Scope
 
@@ -42,8 +42,7 @@ CLOUDFLARE_PAGE = """<!DOCTYPE html>
 """
 
 
-@dataclass(frozen=True, slots=True)
-class FaultRule:
+class FaultRule(msgspec.Struct, frozen=True):
     id: str
     kind: Kind
     vendor: str = "*"
@@ -188,7 +187,7 @@ class Faults:
 
             remaining = None if rule.remaining is None else rule.remaining - 1
             fires = rule.rate >= 1.0 or self.rng.uniform(0.0, 1.0) < rule.rate
-            rule = dataclasses.replace(
+            rule = msgspec.structs.replace(
                 rule, matched=rule.matched + 1, remaining=remaining, fired=rule.fired + (1 if fires else 0)
             )
             if remaining is not None and remaining <= 0:

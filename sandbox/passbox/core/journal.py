@@ -15,14 +15,14 @@ trimmed to ``size``.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+import msgspec
 
 from passbox.core.clock import isoformat_z
 from passbox.core.store import GLOBAL, Kind, Store
@@ -96,8 +96,7 @@ def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     id: int
     at: datetime
     method: str
@@ -136,15 +135,14 @@ class Entry:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
+class Batch(msgspec.Struct, frozen=True):
     """The entries of one tenant written by one flush (a shared store holds batches, not
     entries: one row and its index entries for up to BATCH requests). ``ids`` numbers them:
     the entries are stored as recorded and get their numbers when read (batches written
     before ``ids`` existed carry them in the entries)."""
 
     entries: list[Entry]
-    ids: list[int] = dataclasses.field(default_factory=list)
+    ids: list[int] = msgspec.field(default_factory=list)
 
     @property
     def first_id(self) -> int:
@@ -153,7 +151,7 @@ class Batch:
     def numbered(self) -> list[Entry]:
         if not self.ids:
             return self.entries
-        return [dataclasses.replace(entry, id=number) for entry, number in zip(self.entries, self.ids, strict=True)]
+        return [msgspec.structs.replace(entry, id=number) for entry, number in zip(self.entries, self.ids, strict=True)]
 
 
 BATCHES = Kind("journal.batches", Batch)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 METHODS = ("get", "put", "post", "delete", "patch")
 CLASSIFIED = "passbox_operation"
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(msgspec.Struct, frozen=True):
     vendor: str
     operation_id: str
     method: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from passbox.core.fixtures import FixtureError, load_fixture
 
@@ -51,15 +52,13 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+class Document(msgspec.Struct, frozen=True):
     number: str
     expiry_date: date
     state: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Persona:
+class Persona(msgspec.Struct, frozen=True):
     key: str
     first_name: str
     last_name: str

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from passbox.core.clock import Clock
 from passbox.core.fakedata import FakeData
@@ -15,8 +16,7 @@ from passbox.core.store import Store
 from passbox.core.webhooks import Outbox
 
 
-@dataclass(frozen=True)
-class Core:
+class Core(msgspec.Struct, frozen=True):
     clock: Clock
     rand: Rand
     fake: FakeData

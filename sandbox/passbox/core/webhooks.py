@@ -19,11 +19,11 @@ of work; its result is written in one afterwards. A finished delivery becomes re
 from __future__ import annotations
 
 import builtins
-import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 from passbox.core.clock import Clock, isoformat_z
 from passbox.core.journal import REDACTED, SECRET_HEADERS
@@ -43,8 +43,7 @@ FaultKind = Literal["fail", "duplicate", "reorder", "stale_timestamp"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("fail", "duplicate", "reorder", "stale_timestamp")
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(msgspec.Struct, frozen=True):
     """What one attempt sends: where, and with which headers (the body is the delivery's)."""
 
     url: str
@@ -55,8 +54,7 @@ class Prepared:
 Preparer = Callable[["Delivery", int], Prepared | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(msgspec.Struct, frozen=True):
     number: int
     at: datetime
     url: str
@@ -85,8 +83,7 @@ class Attempt:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(msgspec.Struct, frozen=True):
     id: str
     vendor: str
     tenant: str
@@ -101,7 +98,7 @@ class Delivery:
     attempts: tuple[Attempt, ...] = ()
     next_attempt_at: datetime | None = None
     note: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = msgspec.field(default_factory=dict)
     # Injected faults applied to this delivery, in order (held back, duplicated, ...).
     faults: tuple[str, ...] = ()
     held: bool = False
@@ -126,8 +123,7 @@ class Delivery:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookFault:
+class WebhookFault(msgspec.Struct, frozen=True):
     """An injected delivery fault: applies to the next ``remaining`` deliveries it matches.
 
     - ``fail``: the attempt is not sent and counts as failed (so it is retried);
@@ -163,8 +159,7 @@ class WebhookFault:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(msgspec.Struct, frozen=True):
     """Delays (seconds) before attempts 2, 3, ...; so ``len(schedule) + 1`` attempts in all."""
 
     schedule: tuple[float, ...] = (1.0, 10.0, 60.0, 300.0)
@@ -327,7 +322,7 @@ class Outbox:
                 if skip_reorder and fault.kind == "reorder":
                     continue
                 if fault.matches(delivery, url):
-                    fault = dataclasses.replace(fault, remaining=fault.remaining - 1, fired=fault.fired + 1)
+                    fault = msgspec.structs.replace(fault, remaining=fault.remaining - 1, fired=fault.fired + 1)
                     if fault.remaining <= 0:
                         self._store.delete(WEBHOOK_FAULTS, GLOBAL, fault.id)
                     else:
@@ -371,7 +366,7 @@ class Outbox:
         preparer = self._preparers.get(delivery.vendor)
         prepared = preparer(delivery, timestamp) if preparer else None
         if prepared is None:
-            done = dataclasses.replace(
+            done = msgspec.structs.replace(
                 delivery, status="abandoned", next_attempt_at=None, note="the destination no longer exists"
             )
             self._save(done)
@@ -380,7 +375,7 @@ class Outbox:
         fault = self._take_fault(delivery, prepared.url, skip_reorder=delivery.held)
         if fault is not None and fault.kind == "reorder":
             when = started_at + timedelta(seconds=fault.delay_seconds)
-            held = dataclasses.replace(
+            held = msgspec.structs.replace(
                 delivery,
                 next_attempt_at=when,
                 held=True,
@@ -427,11 +422,11 @@ class Outbox:
         all_attempts = (*current.attempts, *attempts)
         faults = (*current.faults, fault_note) if fault_note else current.faults
         if any(attempt.ok for attempt in attempts):
-            updated = dataclasses.replace(
+            updated = msgspec.structs.replace(
                 current, status="delivered", attempts=all_attempts, next_attempt_at=None, faults=faults
             )
         elif len(all_attempts) >= current.max_attempts:
-            updated = dataclasses.replace(
+            updated = msgspec.structs.replace(
                 current,
                 status="failed",
                 attempts=all_attempts,
@@ -441,7 +436,7 @@ class Outbox:
             )
         else:
             when = self._clock.now() + self.policy.delay(len(all_attempts), self._rng)
-            updated = dataclasses.replace(current, attempts=all_attempts, next_attempt_at=when, faults=faults)
+            updated = msgspec.structs.replace(current, attempts=all_attempts, next_attempt_at=when, faults=faults)
             self._schedule(updated, when)
         self._save(updated)
         return updated
@@ -453,7 +448,7 @@ class Outbox:
             return None
         delivery = found[1]
         now = self._clock.now()
-        again = dataclasses.replace(
+        again = msgspec.structs.replace(
             delivery,
             status="pending",
             max_attempts=len(delivery.attempts) + self.policy.max_attempts,

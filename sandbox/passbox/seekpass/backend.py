@@ -9,11 +9,12 @@ request's 48-hour expiry is a timer, run once by the scheduler.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import msgspec
 
 from passbox.core.clock import isoformat_z
 from passbox.core.errors import Conflict, FieldError, NotFound, SandboxError, ValidationFailed
@@ -190,7 +191,7 @@ class SeekPassBackend:
         )
         magic = scenarios.parse(request_id, self._core.personas)
         if magic is not None:
-            request = dataclasses.replace(request, magic=magic.outcome)
+            request = msgspec.structs.replace(request, magic=magic.outcome)
         store = self._store
         if existing is not None:
             if (old_key := self._session_key(existing.request_id, existing.content_id)) is not None:
@@ -279,7 +280,7 @@ class SeekPassBackend:
                 credential = make_credential(
                     self._core.fake, self._core.rand, today, request.client_id, request.request_id, document_type
                 )
-        updated = dataclasses.replace(
+        updated = msgspec.structs.replace(
             request,
             status=status,
             finalized_at=at or self._core.clock.now(),
@@ -349,7 +350,7 @@ class SeekPassBackend:
         if request.magic == "incomplete":
             raise SessionLeftIncomplete(request)
         if request.bound_to is None:
-            request = dataclasses.replace(request, bound_to=user)
+            request = msgspec.structs.replace(request, bound_to=user)
             self._store.put(REQUESTS, request.tenant, request.request_id, request)
             if self._settings.incomplete_event:
                 self._emit(request, "vwsp_request.incomplete")
@@ -471,14 +472,14 @@ class SeekPassBackend:
         with self._store.transaction():
             webhook = self.get_webhook(partner, webhook_id or payload["id"])
             changes = {key: payload[key] for key in ("name", "description", "url") if key in payload}
-            updated = dataclasses.replace(webhook, **changes)
+            updated = msgspec.structs.replace(webhook, **changes)
             self._store.put(WEBHOOKS, partner.tenant, updated.id, updated)
         return updated
 
     def rotate_webhook_secret(self, partner: Partner, webhook_id: str) -> Webhook:
         with self._store.transaction():
             webhook = self.get_webhook(partner, webhook_id)
-            rotated = dataclasses.replace(webhook, secret=self._secrets.hex(32))
+            rotated = msgspec.structs.replace(webhook, secret=self._secrets.hex(32))
             self._store.put(WEBHOOKS, partner.tenant, rotated.id, rotated)
         return rotated
 

@@ -5,9 +5,10 @@ Records are immutable; the backend replaces a record with an updated copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
+
+import msgspec
 
 from passbox.core.clock import isoformat_z
 
@@ -33,8 +34,7 @@ def tenant_of(client_id: str) -> str:
     return f"{VENDOR}:{client_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Partner:
+class Partner(msgspec.Struct, frozen=True):
     client_id: str
     client_secret: str
     name: str
@@ -45,8 +45,7 @@ class Partner:
         return tenant_of(self.client_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
+class Credential(msgspec.Struct, frozen=True):
     document_type: DocumentType
     full_name: str
     given_name: str
@@ -77,8 +76,7 @@ class Credential:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyRequest:
+class VerifyRequest(msgspec.Struct, frozen=True):
     client_id: str
     request_id: str
     # SEEK Pass's own id for this request: the `content` of the redirect URI. A reused
@@ -119,15 +117,14 @@ class VerifyRequest:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Webhook:
+class Webhook(msgspec.Struct, frozen=True):
     id: str
     client_id: str
     url: str
     secret: str
     name: str | None = None
     description: str | None = None
-    created_at: datetime | None = field(default=None, compare=False)
+    created_at: datetime | None = None
 
     def to_dict(self, *, with_secret: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -11,9 +11,10 @@ import base64
 import binascii
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
+
+import msgspec
 
 from passbox.core.clock import Clock
 from passbox.core.rand import Stream
@@ -29,8 +30,7 @@ LEEWAY = 30  # seconds of clock skew allowed on iat/nbf/exp
 VERIFIED_CACHE = 4096  # verified tokens whose claims are kept
 
 
-@dataclass(frozen=True, slots=True)
-class Claims:
+class Claims(msgspec.Struct, frozen=True):
     client_id: str
     scopes: frozenset[str]
     issued_at: int
@@ -39,15 +39,13 @@ class Claims:
     not_before: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ClientCredentials:
+class ClientCredentials(msgspec.Struct, frozen=True):
     client_id: str
     secret: str
     via_basic: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TokenRequest:
+class TokenRequest(msgspec.Struct, frozen=True):
     """A parsed token request: what the backend needs, without HTTP."""
 
     grant_type: str | None

@@ -12,8 +12,9 @@ field every partner sets, and stays unique when you add your own suffix.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from passbox.core.personas import Persona
 from passbox.seekpass.models import DOCUMENT_TYPES, DocumentType
@@ -36,8 +37,7 @@ OUTCOMES: dict[Outcome, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Magic:
+class Magic(msgspec.Struct, frozen=True):
     outcome: Outcome
     document_type: DocumentType = "passport"
     persona: str | None = None

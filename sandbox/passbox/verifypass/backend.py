@@ -11,15 +11,15 @@ spent once and one code handed out once, whatever runs concurrently.
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
+
+import msgspec
 
 from passbox.core.clock import isoformat_z
 from passbox.core.errors import FieldError, NotFound, SandboxError
@@ -71,8 +71,7 @@ class WidgetRefusal(SandboxError):
         self.account = account
 
 
-@dataclass(frozen=True)
-class WebhookUrl:
+class WebhookUrl(msgspec.Struct, frozen=True):
     """A webhook URL set at runtime (None clears the fixture's URL)."""
 
     url: str | None
@@ -85,8 +84,7 @@ SPENT = Kind("verifypass.spent_tokens", str)  # token jti -> when it was spent
 WEBHOOK_URLS = Kind("verifypass.webhook_urls", WebhookUrl)
 
 
-@dataclass(frozen=True)
-class WidgetSession:
+class WidgetSession(msgspec.Struct, frozen=True):
     """What the widget shows for one visit: prefill, lock, uid, and whether it can be used."""
 
     widget: Widget
@@ -103,8 +101,7 @@ class WidgetSession:
         return self.locked_email is not None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     activity: Activity | None
     outcome: Literal["positive", "negative"]
     code: str | None = None
@@ -426,7 +423,7 @@ class VerifyPassBackend:
         elif widget.action.type == "unique_codes":
             code = self._next_unique_code(session.account, widget)
             exhausted = code is None
-        activity = dataclasses.replace(base, outcome="positive", data=code)
+        activity = msgspec.structs.replace(base, outcome="positive", data=code)
         self._store.put(ACTIVITY, tenant, activity.id, activity, retire_at=retire_at)
         if not exhausted and widget.cache_period != "none":
             period = CACHE_PERIODS[widget.cache_period]
@@ -670,8 +667,7 @@ def _valid_dob(value: str, today: date) -> bool:
     return date(1900, 1, 1) <= born <= today
 
 
-@dataclass(frozen=True)
-class ReportFilters:
+class ReportFilters(msgspec.Struct, frozen=True):
     """What a reporting request asks for (parsed from its query string at the edge)."""
 
     page: int = 1
@@ -700,8 +696,7 @@ class ReportFilters:
         )
 
 
-@dataclass(frozen=True)
-class WidgetVisit:
+class WidgetVisit(msgspec.Struct, frozen=True):
     """What a visit to the widget brings (parsed from its query string at the edge)."""
 
     token: str | None = None

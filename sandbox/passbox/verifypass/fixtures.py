@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from passbox.core.fixtures import FixtureError, load_fixture
 from passbox.verifypass.models import Account, Action, Community, Widget
@@ -122,8 +123,7 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Directory:
+class Directory(msgspec.Struct, frozen=True):
     """Everything the VerifyPass fixtures define, indexed for lookups."""
 
     communities: dict[str, Community]

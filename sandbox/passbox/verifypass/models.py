@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+import msgspec
 
 from passbox.core.clock import isoformat_z
 
@@ -28,15 +29,13 @@ def account_id_of(tenant: str) -> str:
     return tenant.removeprefix(f"{VENDOR}:")
 
 
-@dataclass(frozen=True, slots=True)
-class Community:
+class Community(msgspec.Struct, frozen=True):
     key: str
     name: str
     group: str
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(msgspec.Struct, frozen=True):
     """The one post-verification action of a widget."""
 
     type: Literal["same_code", "unique_codes", "custom"]
@@ -45,8 +44,7 @@ class Action:
     message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Widget:
+class Widget(msgspec.Struct, frozen=True):
     key: str
     account_id: str
     name: str
@@ -63,8 +61,7 @@ class Widget:
         return next((community for community in self.communities if community.key == key), None)
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(msgspec.Struct, frozen=True):
     id: str
     name: str
     api_key: str
@@ -81,8 +78,7 @@ class Account:
         return tenant_of(self.id)
 
 
-@dataclass(frozen=True, slots=True)
-class Applicant:
+class Applicant(msgspec.Struct, frozen=True):
     """What an applicant token carries (every field optional, as in the token API)."""
 
     account_id: str
@@ -97,8 +93,7 @@ class Applicant:
     uid: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(msgspec.Struct, frozen=True):
     """One verification: positive ones are what reporting returns and webhooks announce."""
 
     id: str

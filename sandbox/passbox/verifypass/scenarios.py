@@ -9,8 +9,9 @@ what ``GET /_sandbox/scenarios`` lists, so the two cannot drift.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from passbox.core.personas import Persona
 
@@ -31,8 +32,7 @@ COMMUNITY_TAG = (
 PERSONA_EMAIL = "A persona's e-mail: positive as the persona (its names, date of birth and community)."
 
 
-@dataclass(frozen=True)
-class Magic:
+class Magic(msgspec.Struct, frozen=True):
     outcome: Outcome
     community: str | None = None
     persona: str | None = None

@@ -66,8 +66,7 @@ class Kind(Generic[T]):
 _ENCODER = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
-class Timer:
+class Timer(msgspec.Struct, frozen=True):
     """Scheduled work: run ``job`` for ``tenant``/``key`` once the app clock reaches ``due``."""
 
     tenant: str

@@ -13,8 +13,9 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
+
+import msgspec
 
 from passbox.core.store.base import Kind, T, Timer
 
@@ -369,7 +370,7 @@ class MemoryStore:
                     held.append(entry)  # claimed by a worker whose lease still runs
                     continue
                 timer = self._timers[at]
-                taken = replace(timer, claim=timer.claim + 1)
+                taken = msgspec.structs.replace(timer, claim=timer.claim + 1)
                 self._set_timer(taken, at, wall + lease)
                 claimed.append(taken)
             for entry in held:
