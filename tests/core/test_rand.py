@@ -92,3 +92,13 @@ def test_positions_and_uuid4_at_are_the_draws_of_uuid4() -> None:
     assert list(stream.positions(3)) == [1, 2, 3]
     assert [stream.uuid4_at(position) for position in (1, 2, 3)] == expected
     assert store.counter("rng:ids") == 3
+
+
+def test_token_bytes_at_is_what_token_bytes_draws_at_that_position() -> None:
+    drawn = Rand(7, MemoryStore(), SECRET).stream("ids")
+    values = [drawn.token_bytes(n) for n in (8, 16, 0, 64)]
+    at = Rand(7, MemoryStore(), SECRET).stream("ids")
+    assert [at.token_bytes_at(position, n) for position, n in zip((1, 2, 3, 4), (8, 16, 0, 64), strict=True)] == values
+    for n in (-1, 65):
+        with pytest.raises(ValueError, match="0 to 64 bytes"):
+            at.token_bytes_at(1, n)

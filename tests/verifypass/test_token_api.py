@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,21 @@ async def test_a_token_carries_the_fields_given(client: httpx.AsyncClient, sandb
     assert {k: getattr(applicant, k) for k in fields} == fields
     assert applicant.issued_at == clock.unix()
     assert applicant.expires_at is None  # "Applicant tokens do not expire."
+
+
+async def test_a_token_takes_one_id_position_and_its_iv_from_that_position(
+    client: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    store = sandbox.core.store
+    before = store.counter("rng:verifypass.ids")
+    tokens = [
+        (await client.post(TOKEN, json={"email": "same@example.com"}, headers=KEY)).json()["token"] for _ in range(50)
+    ]
+    assert store.counter("rng:verifypass.ids") == before + 50
+    assert store.counter("rng:verifypass.token-iv") == 0
+    ivs = {json.loads(base64.b64decode(token))["iv"] for token in tokens}
+    assert len(ivs) == 50  # the same plaintext but for its id, under fifty IVs
+    assert {backend_of(sandbox).read_token(token).email for token in tokens} == {"same@example.com"}
 
 
 def test_the_token_for_the_vendors_sample_is_about_as_long_as_the_sample(sandbox: Sandbox) -> None:

@@ -63,6 +63,19 @@ def test_each_token_has_its_own_iv() -> None:
     assert payload_of(first)["value"] != payload_of(second)["value"]
 
 
+def test_a_token_drawn_at_a_position_takes_its_iv_from_there() -> None:
+    store = MemoryStore()
+    stream = Rand(1, store, SECRET).stream("iv")
+    tokens = TokenCodec(KEY, stream)
+    at_7 = tokens.encrypt(b"same", position=7)
+    assert base64.b64decode(payload_of(at_7)["iv"]) == stream.token_bytes_at(7, 16)
+    assert tokens.encrypt(b"same", position=7) == at_7  # the position decides, not the stream's counter
+    ivs = {payload_of(tokens.encrypt(b"same", position=n))["iv"] for n in range(1, 201)}
+    assert len(ivs) == 200
+    assert store.counter("rng:iv") == 0  # the stream's own counter was not stepped
+    assert tokens.decrypt(at_7) == b"same"
+
+
 def test_the_same_seed_gives_the_same_tokens() -> None:
     assert codec(seed=5).encrypt(b"x") == codec(seed=5).encrypt(b"x")
     assert codec(seed=5).encrypt(b"x") != codec(seed=6).encrypt(b"x")

@@ -151,6 +151,12 @@ class Stream(_Draws):
             return self._digest(max(n, 1))[:n]
         return super().token_bytes(n)
 
+    def token_bytes_at(self, position: int, n: int) -> bytes:
+        """The ``n`` bytes (at most 64) token_bytes(n) gives when ``position`` is next."""
+        if not 0 <= n <= 64:
+            raise ValueError("token_bytes_at draws 0 to 64 bytes")
+        return self._digest(max(n, 1), position)[:n]
+
     def _random(self) -> random.Random:
         return random.Random(int.from_bytes(self._digest(32), "big"))
 

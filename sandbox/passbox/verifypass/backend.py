@@ -145,7 +145,11 @@ class VerifyPassBackend:
         self._store = core.store
         self.core = core
         self.settings = settings
-        self.codec = TokenCodec(core.rand.key_bytes("verifypass.app_key", 32), core.rand.secret_stream("verifypass.iv"))
+        # A token's IV is drawn at the position its id took (one counter step for both); the
+        # stream is not "verifypass.iv", whose positions earlier tokens used with the same key.
+        self.codec = TokenCodec(
+            core.rand.key_bytes("verifypass.app_key", 32), core.rand.secret_stream("verifypass.token-iv")
+        )
         self._ids = core.rand.stream("verifypass.ids")
         self._applicants = core.rand.stream("verifypass.applicants")
         core.outbox.register(VENDOR, self._prepare_delivery)
@@ -184,10 +188,11 @@ class VerifyPassBackend:
             raise VerifyPassError(laravel_message(problems[0]), status=422)
         now = self._core.clock.unix()
         ttl = self.token_ttl(account)
+        (at,) = self._ids.positions(1)
         fields: list[Any] = [
             TOKEN_FORMAT,
             account.id,
-            self._ids.hex(8),
+            self._ids.token_bytes_at(at, 8).hex(),
             now,
             None if ttl is None else now + ttl,
             *(payload.get(name) for name in ("first_name", "last_name", "dob", "email")),
@@ -196,7 +201,7 @@ class VerifyPassBackend:
         ]
         while fields[-1] in (None, 0) and len(fields) > 5:
             fields.pop()  # compact: the token for the vendor's sample is about as long as its sample
-        return self.codec.encrypt(compact_json(fields))
+        return self.codec.encrypt(compact_json(fields), position=at)
 
     def token_ttl(self, account: Account) -> int | None:
         return account.token_ttl if account.token_ttl is not None else self._settings.applicant_token_ttl

@@ -47,8 +47,12 @@ class TokenCodec:
     def _mac(self, iv_b64: str, value_b64: str) -> str:
         return hmac.new(self._key, (iv_b64 + value_b64).encode(), hashlib.sha256).hexdigest()
 
-    def encrypt(self, plaintext: bytes) -> str:
-        iv = self._rng.token_bytes(IV_BYTES)
+    def encrypt(self, plaintext: bytes, *, position: int | None = None) -> str:
+        """A token for ``plaintext``. Its IV is the codec's stream's next draw, or its draw at
+        ``position`` when the caller took a position of another stream for the token (each
+        position is taken once, so IVs still never repeat, and they still come from the
+        server secret)."""
+        iv = self._rng.token_bytes(IV_BYTES) if position is None else self._rng.token_bytes_at(position, IV_BYTES)
         padder = padding.PKCS7(128).padder()
         padded = padder.update(plaintext) + padder.finalize()
         encryptor = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
