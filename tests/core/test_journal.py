@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from passbox.core.journal import BATCH, BATCHES, Batch, Journal
+from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, Batch, Journal
 from passbox.core.store import Store, open_store
 
 
@@ -115,3 +115,18 @@ def test_a_batch_written_before_batches_carried_their_ids_still_reads_and_retire
         record(journal, n, "t")
         journal.flush()
     assert [entry.path for entry in journal.list()] == ["/r/3", "/r/2"]  # the old batch was dropped by its id
+
+
+def test_trimming_reads_a_batch_head_without_decoding_its_entries(stores: tuple[Store, Store]) -> None:
+    journal = Journal(stores[0], 1000)
+    for n in range(5):
+        record(journal, n, "t")
+    journal.flush()
+    [(_, batch)] = stores[0].scan(BATCHES)
+    [(_, head)] = stores[0].scan(BATCH_HEADS)
+    assert (len(head.entries), head.first_id, head.ids) == (5, batch.first_id, batch.ids)
+    old_style = json.loads(BATCHES.encode(batch))
+    del old_style["ids"]
+    old_style["entries"][0]["id"] = 41  # an earlier passbox numbered the entries themselves
+    old_head = BATCH_HEADS.decode(json.dumps(old_style).encode())
+    assert (len(old_head.entries), old_head.first_id) == (5, 41)
