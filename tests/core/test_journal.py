@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, Batch, Journal
-from passbox.core.store import Store, open_store
+from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, Batch, Entry, Journal
+from passbox.core.store import Kind, Store, open_store
 
 
 @pytest.fixture
@@ -97,36 +97,55 @@ def test_entries_are_numbered_in_the_order_served_across_the_tenants_of_one_flus
     assert [journal.get(entry_id).path for entry_id in ids] == [entry.path for entry in listed]  # type: ignore[union-attr]
 
 
-def test_a_batch_written_before_batches_carried_their_ids_still_reads_and_retires(stores: tuple[Store, Store]) -> None:
+def as_stored_before(batch: Batch, *, ids: bool) -> bytes:
+    """A batch as an earlier passbox stored it: its entries as JSON objects, and (before
+    batches carried their ids) numbered in the entries themselves."""
+    encoded = json.loads(BATCHES.encode(batch))
+    fields = Entry.__struct_fields__
+    encoded["entries"] = [dict(zip(fields, row, strict=True)) for row in encoded["entries"]]
+    if not ids:
+        for entry, number in zip(encoded["entries"], encoded.pop("ids"), strict=True):
+            entry["id"] = number
+    return json.dumps(encoded).encode()
+
+
+def put_raw(store: Store, tenant: str, key: str, data: bytes) -> None:
+    """Store ``data`` as a batch row, bytes as they are (no encoding by the Batch kind)."""
+    store.put(RAW_BATCHES, tenant, key, msgspec.Raw(data))
+
+
+RAW_BATCHES = Kind(BATCHES.name, msgspec.Raw)
+
+
+@pytest.mark.parametrize("ids", [pytest.param(True, id="entries-as-objects"), pytest.param(False, id="and-no-ids")])
+def test_batches_an_earlier_passbox_wrote_still_read_and_retire(stores: tuple[Store, Store], ids: bool) -> None:
     journal = Journal(stores[0], 2)
     record(journal, 0, "t")
     journal.flush()
     [(_, written)] = stores[0].scan(BATCHES)
-    pairs = zip(written.entries, written.ids, strict=True)
-    old_style = Batch([msgspec.structs.replace(entry, id=number) for entry, number in pairs])
     key = f"{written.ids[0]:020d}"
-    assert stores[0].delete(BATCHES, "t", key)
-    stores[0].put(BATCHES, "t", key, old_style)  # as an earlier passbox stored it
-    encoded = json.loads(BATCHES.encode(old_style))
-    del encoded["ids"]  # its rows had no such field at all
-    assert BATCHES.decode(json.dumps(encoded).encode()) == old_style
-    assert [(entry.id, entry.path) for entry in journal.list()] == [(written.ids[0], "/r/0")]
+    put_raw(stores[0], "t", key, as_stored_before(written, ids=ids))
+    [(_, head)] = stores[0].scan(BATCH_HEADS)
+    assert (len(head.entries), head.first_id) == (1, written.ids[0])
+    assert [(entry.id, entry.path, entry.request_headers) for entry in journal.list()] == [
+        (written.ids[0], "/r/0", [(b"key", b"secret"), (b"x-n", b"0")])
+    ]
+    assert journal.list()[0].to_dict()["request_headers"] == {"key": "[redacted]", "x-n": "0"}
     for n in range(1, 4):
         record(journal, n, "t")
         journal.flush()
     assert [entry.path for entry in journal.list()] == ["/r/3", "/r/2"]  # the old batch was dropped by its id
 
 
-def test_trimming_reads_a_batch_head_without_decoding_its_entries(stores: tuple[Store, Store]) -> None:
+def test_entries_are_stored_as_arrays_and_trimming_reads_only_their_ids(stores: tuple[Store, Store]) -> None:
     journal = Journal(stores[0], 1000)
     for n in range(5):
         record(journal, n, "t")
     journal.flush()
+    [(_, raw)] = stores[0].scan(RAW_BATCHES)
+    stored = json.loads(bytes(raw))
+    assert [row[0] for row in stored["entries"]] == [0] * 5  # each entry an array, its number in the batch's ids
+    assert len(stored["entries"][0]) == len(Entry.__struct_fields__)
     [(_, batch)] = stores[0].scan(BATCHES)
     [(_, head)] = stores[0].scan(BATCH_HEADS)
     assert (len(head.entries), head.first_id, head.ids) == (5, batch.first_id, batch.ids)
-    old_style = json.loads(BATCHES.encode(batch))
-    del old_style["ids"]
-    old_style["entries"][0]["id"] = 41  # an earlier passbox numbered the entries themselves
-    old_head = BATCH_HEADS.decode(json.dumps(old_style).encode())
-    assert (len(old_head.entries), old_head.first_id) == (5, 41)

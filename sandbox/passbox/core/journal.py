@@ -96,7 +96,11 @@ def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return result
 
 
-class Entry(msgspec.Struct, frozen=True):
+class Entry(msgspec.Struct, frozen=True, array_like=True):
+    """One served request. Stored as a JSON array: the field names were a fifth of a stored
+    entry, and every entry is written to a shared store's log and again at its checkpoint.
+    A field added later goes last, with a default, so stored arrays still read."""
+
     id: int
     at: datetime
     method: str
@@ -135,26 +139,41 @@ class Entry(msgspec.Struct, frozen=True):
         }
 
 
+class _EntryObject(Entry, frozen=True, array_like=False):
+    """An entry as batches stored it before entries were arrays: a JSON object."""
+
+
+_OLD_ENTRY = msgspec.json.Decoder(_EntryObject)
+
+
+def _entry(item: Entry | dict[str, Any]) -> Entry:
+    """A stored entry; one stored as an object (by an earlier passbox) read as the others."""
+    return item if isinstance(item, Entry) else _OLD_ENTRY.decode(msgspec.json.encode(item))
+
+
 class Batch(msgspec.Struct, frozen=True):
     """The entries of one tenant written by one flush (a shared store holds batches, not
     entries: one row and its index entries for up to BATCH requests). ``ids`` numbers them:
     the entries are stored as recorded and get their numbers when read (batches written
-    before ``ids`` existed carry them in the entries)."""
+    before ``ids`` existed carry them in the entries, which were JSON objects then)."""
 
-    entries: list[Entry]
+    entries: list[Entry | dict[str, Any]]
     ids: list[int] = msgspec.field(default_factory=list)
 
     @property
     def first_id(self) -> int:
-        return self.ids[0] if self.ids else self.entries[0].id
+        return self.ids[0] if self.ids else _entry(self.entries[0]).id
 
     def numbered(self) -> list[Entry]:
+        entries = [_entry(item) for item in self.entries]
         if not self.ids:
-            return self.entries
-        return [msgspec.structs.replace(entry, id=number) for entry, number in zip(self.entries, self.ids, strict=True)]
+            return entries
+        return [msgspec.structs.replace(entry, id=number) for entry, number in zip(entries, self.ids, strict=True)]
 
 
-class _Numbered(msgspec.Struct, frozen=True):
+class _Numbered(msgspec.Struct, frozen=True, array_like=True):
+    """A stored entry read for its id alone (the rest of its array is skipped)."""
+
     id: int
 
 
@@ -162,12 +181,15 @@ class BatchHead(msgspec.Struct, frozen=True):
     """What trimming needs of a batch, its size and first number: decoding a whole batch of
     64 entries to count them took 0.4 ms of every flush; this skips the entries' fields."""
 
-    entries: list[_Numbered]
+    entries: list[_Numbered | dict[str, Any]]
     ids: list[int] = msgspec.field(default_factory=list)
 
     @property
     def first_id(self) -> int:
-        return self.ids[0] if self.ids else self.entries[0].id
+        if self.ids:
+            return self.ids[0]
+        first = self.entries[0]
+        return first.id if isinstance(first, _Numbered) else int(first["id"])
 
 
 BATCHES = Kind("journal.batches", Batch)
@@ -227,7 +249,7 @@ class Journal:
             operation=operation,
             tenant=tenant,
             status=status,
-            latency_ms=latency_ms,
+            latency_ms=round(latency_ms, 3),  # as shown; the full float was 18 characters of each entry
             request_headers=bounded_headers(headers),
             request_body=request_body,
             request_type=content_type[:200].decode("latin-1"),
