@@ -21,6 +21,10 @@ from passbox.core.journal import redact_query
 
 MAX_HEAD_BYTES = 64 * 1024  # the request line and all headers, as sent
 PROTOCOL = "passbox.server:BoundedHttpToolsProtocol"
+# Neither vendor has a WebSocket endpoint. uvicorn's default ("auto") imports the websockets
+# package's protocol, about 25 ms of every start; with none, an upgrade request is answered
+# as the plain HTTP request it also is.
+WEBSOCKETS = "none"
 
 
 def _response_431() -> bytes:

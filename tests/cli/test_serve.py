@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,28 @@ def test_postgres_passwords_stay_out_of_the_banner() -> None:
     text = banner(Settings(store_url="postgresql://passbox:hunter22@db.internal:5432/sandbox"), 1, "127.0.0.1", 80)
     assert "postgresql://db.internal:5432/sandbox (PostgreSQL, shared by every replica" in text
     assert "hunter22" not in text
+
+
+def test_a_websocket_upgrade_is_answered_as_plain_http() -> None:
+    """Neither vendor has a WebSocket endpoint, and serve loads no WebSocket protocol: an
+    upgrade request gets the HTTP answer its method and path get, never a 101 or a 500."""
+    from urllib.parse import urlsplit
+
+    from tests.live.served import serve
+
+    served = serve("memory://")
+    try:
+        port = urlsplit(served.url).port
+        assert port is not None
+        for path, status in (("/health", b"200"), ("/api/partner/v2/webhooks", b"401")):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(
+                    f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+                )
+                answer = sock.recv(65536)
+            assert answer.split(b" ", 2)[1] == status, answer[:200]
+        with served.client() as client:
+            assert client.get("/health").json() == {"status": "ok"}
+    finally:
+        served.stop()

@@ -302,7 +302,7 @@ def serve(args: argparse.Namespace) -> int:
     from passbox.app import create_app
     from passbox.core.fixtures import FixtureError
     from passbox.core.store import StoreError
-    from passbox.server import PROTOCOL, log_config, settle_heap
+    from passbox.server import PROTOCOL, WEBSOCKETS, log_config, settle_heap
 
     overrides = {field: getattr(args, flag) for flag, field in SERVE_FLAGS.items()}
     if overrides["store_url"] is None and not os.environ.get(env_name("store_url")):
@@ -355,6 +355,7 @@ def serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             workers=None if args.reload else args.workers,
             http=PROTOCOL,
+            ws=WEBSOCKETS,
             access_log=args.access_log,
             log_config=log_config(),
             proxy_headers=False,
@@ -379,6 +380,7 @@ def serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         proxy_headers=False,
         http=PROTOCOL,
+        ws=WEBSOCKETS,
         access_log=args.access_log,
         log_config=log_config(),
     )
