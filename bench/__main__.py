@@ -93,6 +93,12 @@ def table_parser() -> argparse.ArgumentParser:
         help="measure a load again (at most this many times) when other processes used >= 0.15 cores during it; "
         "the quietest attempt is kept (default: 2)",
     )
+    parser.add_argument(
+        "--starts",
+        type=int,
+        default=5,
+        help="cold starts measured per server, the median reported (default: 5; the last is the loads' server)",
+    )
     _common(parser, connections=8)
     return parser
 
@@ -154,7 +160,7 @@ def main_table(argv: list[str]) -> int:
     ctx = None
     try:
         ctx, source = _context(args, tmp)
-        rows = matrix.run(ctx, chosen, args.loads, params, args.keep_going, args.retries)
+        rows = matrix.run(ctx, chosen, args.loads, params, args.keep_going, args.retries, max(args.starts, 1))
         pg_pid = ctx.postgres_pid()
     finally:
         if ctx is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ def log(message: str) -> None:
 
 
 def run(
-    ctx: Context, specs: list[Spec], loads: list[str], params: wrk.Params, keep_going: bool, retries: int = 0
+    ctx: Context,
+    specs: list[Spec],
+    loads: list[str],
+    params: wrk.Params,
+    keep_going: bool,
+    retries: int = 0,
+    starts: int = 1,
 ) -> list[Row]:
     rows: list[Row] = []
     for index, spec in enumerate(specs):
@@ -46,7 +53,7 @@ def run(
             rows += [Row(spec.name, load, note=f"skipped: {reason}") for load in wanted]
             continue
         try:
-            rows += run_server(ctx, spec, index, wanted, params, retries)
+            rows += run_server(ctx, spec, index, wanted, params, retries, starts)
         except BenchError as exc:
             if not keep_going:
                 raise
@@ -86,21 +93,36 @@ def measure(
     return best
 
 
-def run_server(ctx: Context, spec: Spec, index: int, loads: list[str], params: wrk.Params, retries: int) -> list[Row]:
-    # A priming start first, so the measured one finds its bytecode compiled and the files it
-    # reads in the page cache, as a server started the second time on a machine does.
+def run_server(
+    ctx: Context, spec: Spec, index: int, loads: list[str], params: wrk.Params, retries: int, starts: int = 1
+) -> list[Row]:
+    # A priming start first, so the measured ones find their bytecode compiled and the files they
+    # read in the page cache, as a server started the second time on a machine does.
     with spec.build(ctx, free_port(), f"{index:02d}-{spec.name}-prime.log") as primer:
         primer.start()
+    # One start is one sample of a figure the host moves by tens of ms: the cold start is the
+    # median of ``starts`` (each a new process, and for SQLite a new file), the last of them
+    # the server the loads then run against.
+    samples: list[float] = []
+    for number in range(1, starts):
+        ctx.quiet(spec.name)
+        with spec.build(ctx, free_port(), f"{index:02d}-{spec.name}-start{number}.log") as sample:
+            samples.append(sample.start())
     ctx.quiet(spec.name)
     port = free_port()
     server = spec.build(ctx, port, f"{index:02d}-{spec.name}.log")
     rows: list[Row] = []
     log(f"[{spec.name}] starting on port {port}: {' '.join(server.cmd)}")
     with server:
-        cold = server.start()
+        samples.append(server.start())
+        cold = statistics.median(samples)
         time.sleep(SETTLE)
         idle = server.rss_kib()
-        log(f"[{spec.name}] first 2xx after {cold:.0f} ms; {mib(idle):.1f} MiB idle in {server.nprocs()} process(es)")
+        each = ", ".join(f"{ms:.0f}" for ms in samples)
+        log(
+            f"[{spec.name}] first 2xx after {cold:.0f} ms (median of {len(samples)} starts: {each} ms); "
+            f"{mib(idle):.1f} MiB idle in {server.nprocs()} process(es)"
+        )
         bearer = FAKE_BEARER if spec.fake_bearer else passbox_bearer(port)
         for load in loads:
             req = load_request(load, bearer)
