@@ -26,6 +26,7 @@ from passbox.core.clock import Clock
 from passbox.core.specs import Spec
 from passbox.settings import Settings
 from tests.postgres_server import PostgresServer, find_pg_bin, postgres_url_from_env
+from tests.store_skips import pytest_runtest_makereport  # noqa: F401 - the hook, registered by being here
 
 # No example database: every run (here or in CI) generates from the seed alone, and a failure
 # saved by an older run against an older spec cannot come back as a "flaky" replay.

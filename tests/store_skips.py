@@ -1,0 +1,35 @@
+"""CI must not pass by skipping a store test: one that did not run proves nothing.
+
+Where ``.ci/run`` asks for PostgreSQL (PASSBOX_REQUIRE_POSTGRES=1), a SQLite or PostgreSQL
+test that skips, for whatever reason, is reported as failed. The PostgreSQL fixtures already
+fail instead of skipping there; this catches every other way a store test could skip (a
+``skipif``, an ``importorskip``, a skip added later).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterable
+from typing import Any
+
+import pytest
+
+STORE_FIXTURES = frozenset({"postgres_server", "store_url", "shared_store_url"})
+STORE_WORDS = ("sqlite", "postgres")
+
+
+def is_store_test(nodeid: str, fixturenames: Iterable[str]) -> bool:
+    """A test of a SQL store: it uses a store fixture, or its module or name says SQLite or PostgreSQL."""
+    return bool(STORE_FIXTURES.intersection(fixturenames)) or any(word in nodeid.lower() for word in STORE_WORDS)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail") or os.environ.get("PASSBOX_REQUIRE_POSTGRES") != "1":
+        return
+    if is_store_test(item.nodeid, getattr(item, "fixturenames", ())):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"a store test skipped where CI requires every store (PASSBOX_REQUIRE_POSTGRES=1): {reason}"
