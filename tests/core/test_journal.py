@@ -148,4 +148,4 @@ def test_entries_are_stored_as_arrays_and_trimming_reads_only_their_ids(stores: 
     assert len(stored["entries"][0]) == len(Entry.__struct_fields__)
     [(_, batch)] = stores[0].scan(BATCHES)
     [(_, head)] = stores[0].scan(BATCH_HEADS)
-    assert (len(head.entries), head.first_id, head.ids) == (5, batch.first_id, batch.ids)
+    assert (len(head.entries), head.first_id, head.ids) == (5, batch.ids[0], batch.ids)

@@ -160,10 +160,6 @@ class Batch(msgspec.Struct, frozen=True):
     entries: list[Entry | dict[str, Any]]
     ids: list[int] = msgspec.field(default_factory=list)
 
-    @property
-    def first_id(self) -> int:
-        return self.ids[0] if self.ids else _entry(self.entries[0]).id
-
     def numbered(self) -> list[Entry]:
         entries = [_entry(item) for item in self.entries]
         if not self.ids:

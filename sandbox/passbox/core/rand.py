@@ -148,7 +148,7 @@ class Stream(_Draws):
 
     def token_bytes(self, n: int) -> bytes:
         if n <= 64:
-            return self._digest(max(n, 1))[:n]
+            return self.token_bytes_at(self._store.incr(self._counter), n)
         return super().token_bytes(n)
 
     def token_bytes_at(self, position: int, n: int) -> bytes:

@@ -203,7 +203,8 @@ class SeekPassBackend:
             # A partner sent this id before it was drawn (ids follow the seed, which is public):
             # answer as if the request had named it.
             return self._create_request(partner, {**payload, "request_id": request_id}, base_url)
-        if (key := self._session_key(request_id, content_id, content_at)) is not None:
+        # Drawn together, the request id is the draw before the content id: no row (see _session_key).
+        if not generated and (key := self._session_key(request_id, content_id, content_at)) is not None:
             store.put(SESSIONS, partner.tenant, key, request_id)
         self._core.scheduler.call_at(
             request.expires_at, EXPIRE_JOB, partner.tenant, self._expiry_key(request), request_id
