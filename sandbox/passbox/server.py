@@ -1,13 +1,20 @@
-"""How passbox is served: uvicorn with a bounded request head and no access log by default.
+"""How passbox is served: uvicorn with a bounded request head, each response written at
+once, and no access log by default.
 
 uvicorn's httptools protocol accepts request heads of any size (a 256 MiB header was read
 whole, and parsing one of 160 MiB stalled every other request for seconds). The protocol
 here refuses a request line plus headers over MAX_HEAD_BYTES with a 431 before parsing it;
 heads under that but over the app's own limit get a 431 in the vendor's shape from the app.
+
+uvicorn writes a response's head and its body to the socket separately: two system calls,
+two TCP segments and, on loopback, often two wake-ups of the client for one small JSON
+answer. The protocol here hands uvicorn a transport that gathers what is written during one
+turn of the event loop and writes it as one (``CoalescingTransport``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import gc
 import json
@@ -37,13 +44,60 @@ def _response_431() -> bytes:
     )
 
 
+class CoalescingTransport:
+    """A transport whose writes of one event-loop turn leave as one write.
+
+    The first write of a turn schedules the flush for the end of the turn (``call_soon``):
+    a response's head and body, sent one after the other by the same task, go out together,
+    and nothing waits longer than the rest of the turn. Closing flushes first. Whatever is
+    not a write is the real transport's.
+    """
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        if not self._transport.is_closing():  # the peer went away: what was left is dropped
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """httptools, refusing a request head over MAX_HEAD_BYTES before it is parsed."""
+    """httptools, refusing a request head over MAX_HEAD_BYTES before it is parsed, and
+    writing through a CoalescingTransport."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_bytes = 0
         self._in_head = True
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # Only the protocol's own writes (and so each request cycle's) go through it; flow
+        # control keeps the real transport.
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
 
     def on_headers_complete(self) -> None:
         self._in_head = False
