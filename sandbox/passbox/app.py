@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passbox import seekpass, verifypass
 from passbox.control import PREFIX, dashboard
@@ -31,7 +31,7 @@ from passbox.control.context import RETIRE_BATCH, ControlContext
 from passbox.control.guard import ControlGuardMiddleware, Guard
 from passbox.core import docs
 from passbox.core.clock import Clock
-from passbox.core.edge import Edge
+from passbox.core.edge import App, Edge
 from passbox.core.errors import SandboxError, error_body
 from passbox.core.fakedata import FakeData
 from passbox.core.faults import Faults
@@ -44,6 +44,7 @@ from passbox.core.personas import load_personas
 from passbox.core.rand import Rand
 from passbox.core.resources import specs_dir
 from passbox.core.responses import JSONResponse
+from passbox.core.routing import Route
 from passbox.core.runtime import Core
 from passbox.core.scheduler import Scheduler
 from passbox.core.specs import Spec
@@ -234,6 +235,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
             journal=context.journal,
             faults=context.faults,
             render_fault=render_fault,
+            handlers={SandboxError: sandbox_error, HTTPException: http_error, Exception: server_error},
         ),
         Middleware(ControlGuardMiddleware, guard=guard),
     ]
@@ -257,12 +259,7 @@ def create_app(settings: Settings | None = None, *, specs: Mapping[str, Spec] | 
             await core.outbox.aclose()
             context.journal.flush()
 
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        lifespan=lifespan,
-        exception_handlers={SandboxError: sandbox_error, HTTPException: http_error, Exception: server_error},
-    )
+    app = App(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.sandbox = sandbox
     # What the module-level endpoints reach through request.app.state.
     app.state.seekpass = vendors["seekpass"].backend

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passbox.control import ADMIN_COOKIE, CSRF_COOKIE, PREFIX
 from passbox.control.guard import SESSION_SECONDS, guard_of, refuse
@@ -26,6 +26,7 @@ from passbox.control.views import activity_view, request_view
 from passbox.core.clock import isoformat_z
 from passbox.core.errors import SandboxError
 from passbox.core.http import parse_form, read_body
+from passbox.core.routing import Route
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZE = 50

@@ -6,9 +6,10 @@ Bodies are validated with the control plane's own spec (specs/sandbox.openapi.ya
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passbox.control import PREFIX, faults, inspection, seekpass_api, state, verifypass_api
+from passbox.core.routing import Route
 
 
 def routes() -> list[BaseRoute]:

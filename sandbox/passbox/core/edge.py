@@ -1,7 +1,8 @@
 """The edge: what every HTTP request passes through before and after its route, in one layer.
 
-One pure ASGI middleware, because each layer costs a few microseconds on every request and
-the sandbox has to keep up with a client's test suite. In order, it:
+One pure ASGI middleware, the app's only one (``App``), because each layer costs a few
+microseconds on every request and the sandbox has to keep up with a client's test suite. In
+order, it:
 
 1. refuses headers over ``limit`` bytes with a 431 in the owning vendor's shape;
 2. re-reads the clock from a shared store, so time travel on one worker or replica applies to
@@ -13,7 +14,11 @@ the sandbox has to keep up with a client's test suite. In order, it:
    (no inline script, no framing) to every HTML page that has none;
 7. holds the response until the store has made the request's writes durable, when the store
    commits units of work in groups (``Store.durable``): nothing is acknowledged before it is
-   committed.
+   committed;
+8. answers an error raised anywhere below with the app's handler for it, as Starlette's
+   ExceptionMiddleware and ServerErrorMiddleware would (an unexpected one is answered with
+   a 500 and raised again, for the server to log and for tests to see), so error responses
+   are secured and journaled like any other.
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from passbox.core.clock import CLOCK, Clock
 from passbox.core.clock import SETTING as CLOCK_SETTING
 from passbox.core.faults import VERSION, VERSION_SETTING, FaultRenderer, Faults
 from passbox.core.journal import BODY_LIMIT, FAULT, TENANT, Journal
 from passbox.core.operations import Operation, OperationIndex
+from passbox.core.routing import Router
 from passbox.core.store import Store
 
 CONTENT_SECURITY_POLICY = (
@@ -37,6 +45,7 @@ CONTENT_SECURITY_POLICY = (
 )
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 SHARED_SETTINGS = ((CLOCK, CLOCK_SETTING), (VERSION, VERSION_SETTING))
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 def secure_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -60,6 +69,67 @@ def secure_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
     return headers
 
 
+class Exchange:
+    """One request on its way through the edge: the response as it is sent (whether it has
+    begun, and for the journal its status, type and first bytes) and the request body read.
+    Its ``send`` secures the response's headers and waits for durability before the start."""
+
+    __slots__ = (
+        "_durable",
+        "_receive",
+        "_send",
+        "request_body",
+        "request_size",
+        "response_body",
+        "response_size",
+        "response_type",
+        "started",
+        "status",
+    )
+
+    def __init__(self, receive: Receive, send: Send, durable: Callable[[], Awaitable[None]] | None) -> None:
+        self._receive = receive
+        self._send = send
+        self._durable = durable
+        self.started = False
+        self.status = 500
+        self.response_type = b""
+        self.request_body = self.response_body = b""
+        self.request_size = self.response_size = 0
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            if self._durable is not None:
+                await self._durable()
+            message = {**message, "headers": secure_headers(message.get("headers", []))}
+        await self._send(message)
+
+    async def send_recorded(self, message: Message) -> None:
+        """``send``, keeping what the journal shows of the response."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            for name, value in message.get("headers", ()):
+                if name == b"content-type":
+                    self.response_type = value
+        elif message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            self.response_size += len(chunk)
+            if len(self.response_body) < BODY_LIMIT:
+                self.response_body += chunk[: BODY_LIMIT - len(self.response_body)]
+        await self.send(message)
+
+    async def receive_recorded(self) -> Message:
+        """The request's messages, keeping what the journal shows of its body."""
+        message = await self._receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            self.request_size += len(chunk)
+            if len(self.request_body) < BODY_LIMIT:
+                self.request_body += chunk[: BODY_LIMIT - len(self.request_body)]
+        return message
+
+
 class Edge:
     def __init__(
         self,
@@ -74,6 +144,7 @@ class Edge:
         journal: Journal,
         faults: Faults,
         render_fault: FaultRenderer,
+        handlers: Mapping[type[Exception], Handler],
     ) -> None:
         self.app = app
         self.limit = limit
@@ -86,6 +157,9 @@ class Edge:
         self.journal = journal
         self.faults = faults
         self.render_fault = render_fault
+        # Handlers by exception class; the one for Exception answers what nothing else does.
+        self.handlers = {cls: handler for cls, handler in handlers.items() if cls is not Exception}
+        self.server_error = handlers[Exception]
         # A private store's units of work are done when they return: nothing to wait for.
         self.durable: Callable[[], Awaitable[None]] | None = store.durable if store.shared else None
 
@@ -93,18 +167,12 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        durable = self.durable
-
-        async def send_secured(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if durable is not None:
-                    await durable()
-                message = {**message, "headers": secure_headers(message.get("headers", []))}
-            await send(message)
-
-        if sum(len(name) + len(value) for name, value in headers) > self.limit:
-            await self.render_431(scope["path"])(scope, receive, send_secured)
+        exchange = Exchange(receive, send, self.durable)
+        size = 0
+        for name, value in scope["headers"]:
+            size += len(name) + len(value)
+        if size > self.limit:
+            await self.render_431(scope["path"])(scope, receive, exchange.send)
             return
         if self.shared:
             # What another worker or replica may have changed, in one read: time travel and
@@ -114,12 +182,34 @@ class Edge:
             self.faults.seen(faults)
         vendor, operation = self.index.classify(scope, self.vendor_for)
         if vendor is None:
-            await self.app(scope, receive, send_secured)  # the control plane and pages: never faulted or journaled
+            # The control plane and pages: never faulted or journaled.
+            await self._answer(self.app(scope, receive, exchange.send), scope, receive, exchange)
             return
         if not self.journal.enabled:
-            await self._route(scope, receive, send_secured, vendor, operation)
+            await self._answer(self._route(scope, receive, exchange.send, vendor, operation), scope, receive, exchange)
             return
-        await self._journaled(scope, receive, send_secured, vendor, operation)
+        started = self.clock.monotonic()
+        at = self.clock.now()
+        try:
+            routed = self._route(scope, exchange.receive_recorded, exchange.send_recorded, vendor, operation)
+            await self._answer(routed, scope, receive, exchange, exchange.send_recorded)
+        finally:
+            state: Mapping[str, Any] = scope["state"]
+            self.journal.record(
+                at=at,
+                scope=scope,
+                vendor=vendor,
+                operation=operation.operation_id if operation else None,
+                tenant=state.get(TENANT),
+                fault=state.get(FAULT),
+                status=exchange.status,
+                latency_ms=(self.clock.monotonic() - started) * 1000,
+                request_body=exchange.request_body,
+                request_size=exchange.request_size,
+                response_body=exchange.response_body,
+                response_type=exchange.response_type,
+                response_size=exchange.response_size,
+            )
 
     async def _route(
         self, scope: Scope, receive: Receive, send: Send, vendor: str, operation: Operation | None
@@ -133,54 +223,53 @@ class Edge:
                 return
         await self.app(scope, receive, send)
 
-    async def _journaled(
-        self, scope: Scope, receive: Receive, send: Send, vendor: str, operation: Operation | None
+    async def _answer(
+        self,
+        serving: Awaitable[None],
+        scope: Scope,
+        receive: Receive,
+        exchange: Exchange,
+        send: Send | None = None,
     ) -> None:
-        request_body = bytearray()
-        response_body = bytearray()
-        sizes = [0, 0]  # full request and response body sizes
-        response: list[Any] = [500, b""]  # status, content type
-        started = self.clock.monotonic()
-        at = self.clock.now()
-
-        async def receive_recorded() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                sizes[0] += len(chunk)
-                if len(request_body) < BODY_LIMIT:
-                    request_body.extend(chunk[: BODY_LIMIT - len(request_body)])
-            return message
-
-        async def send_recorded(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response[0] = message["status"]
-                for name, value in message.get("headers", ()):
-                    if name == b"content-type":
-                        response[1] = value
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                sizes[1] += len(chunk)
-                if len(response_body) < BODY_LIMIT:
-                    response_body.extend(chunk[: BODY_LIMIT - len(response_body)])
-            await send(message)
-
+        """Serve the request; an error raised doing so is answered by its handler, and one
+        with none by the server-error handler (a 500) and raised again."""
         try:
-            await self._route(scope, receive_recorded, send_recorded, vendor, operation)
-        finally:
-            state: Mapping[str, Any] = scope["state"]
-            self.journal.record(
-                at=at,
-                scope=scope,
-                vendor=vendor,
-                operation=operation.operation_id if operation else None,
-                tenant=state.get(TENANT),
-                fault=state.get(FAULT),
-                status=response[0],
-                latency_ms=(self.clock.monotonic() - started) * 1000,
-                request_body=bytes(request_body),
-                request_size=sizes[0],
-                response_body=bytes(response_body),
-                response_type=response[1],
-                response_size=sizes[1],
-            )
+            await serving
+        except Exception as exc:
+            send = send or exchange.send
+            handler = next((self.handlers[cls] for cls in type(exc).__mro__ if cls in self.handlers), None)
+            if handler is None:
+                response = await self.server_error(Request(scope, receive), exc)
+                if not exchange.started:
+                    await response(scope, receive, send)
+                raise
+            if exchange.started:
+                raise RuntimeError("Caught handled exception, but response already started.") from exc
+            response = await handler(Request(scope, receive), exc)
+            await response(scope, receive, send)
+            exc.__traceback__ = None  # an exception instance raised again keeps no old traceback
+
+
+class App(Starlette):
+    """Starlette with its ``middleware`` alone around an indexed router (``core.routing``).
+
+    Starlette adds its ServerErrorMiddleware and ExceptionMiddleware around every app; the
+    edge answers errors itself (give it the handlers), so they are left out, and with them two
+    more wrappings of every request's ``send``. Pass no ``exception_handlers``: they would
+    not be used."""
+
+    def __init__(
+        self,
+        *,
+        routes: list[Any],
+        middleware: list[Any],
+        lifespan: Lifespan[Any] | None = None,
+    ) -> None:
+        super().__init__(routes=routes, middleware=middleware, lifespan=lifespan)
+        self.router = Router(routes, lifespan=lifespan)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app

@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from passbox.core.resources import load_yaml_cached
+from passbox.core.routing import Route
 from passbox.core.validation import SchemaValidators
 
 

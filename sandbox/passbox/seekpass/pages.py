@@ -16,11 +16,12 @@ from typing import Literal, cast
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passbox.core.errors import SandboxError, ValidationFailed
 from passbox.core.http import parse_form, read_body
 from passbox.core.journal import tag
+from passbox.core.routing import Route
 from passbox.seekpass.backend import (
     APP_PATH,
     SeekPassBackend,

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passbox.core.errors import SandboxError
@@ -27,6 +27,7 @@ from passbox.core.http import (
 )
 from passbox.core.journal import tag
 from passbox.core.responses import RailsJSONResponse
+from passbox.core.routing import Route, Router
 from passbox.seekpass import oauth
 from passbox.seekpass.backend import SeekPassBackend
 from passbox.seekpass.errors import OAuthError

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passbox.core.errors import NotFound, SandboxError
 from passbox.core.http import parse_form, read_body
 from passbox.core.journal import tag
+from passbox.core.routing import Route
 from passbox.verifypass.backend import FormInvalid, VerifyPassBackend, WidgetRefusal, WidgetSession, WidgetVisit
 
 PATH = "/auth/{widget_key}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from passbox.core.errors import BadRequest, UnsupportedMediaType
 from passbox.core.http import is_json_media_type, media_type, parse_form, parse_json, read_body
 from passbox.core.journal import tag
 from passbox.core.responses import LaravelJSONResponse
+from passbox.core.routing import Route
 from passbox.verifypass.backend import INVALID_CREDENTIALS, ReportFilters, VerifyPassBackend, VerifyPassError
 
 PREFIX = "/api/v2"
