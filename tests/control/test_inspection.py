@@ -96,6 +96,26 @@ async def test_long_headers_are_kept_cut_and_redacted_when_read(client: httpx.As
     assert headers["x-" + "n" * 62] == "short"  # names are cut at 64 bytes
 
 
+async def test_what_the_journal_holds_of_a_request_is_bounded_however_big_its_head(
+    client: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    # Under the edge's 32 KiB limit, over what the journal keeps: 30 values of 1,000 bytes,
+    # 60 headers in all, a path and a query of 6,000 characters.
+    padding = {f"x-pad-{n}": "p" * 1000 for n in range(30)} | {f"x-n-{n}": "n" for n in range(30)}
+    long_path = "/api/v2/reporting" + "/x" * 3000
+    response = await client.get(long_path, params={"q": "y" * 6000}, headers={**KEY, **padding})
+    assert response.status_code == 404
+    (kept,) = sandbox.journal._local or ()  # what stays in memory, not only what is shown
+    assert len(kept.headers) <= 40
+    assert all(len(name) <= 64 and len(value) <= 257 for name, value in kept.headers)
+    assert len(kept.path) <= 2048
+    assert len(kept.query) <= 2048
+    entry = (await client.get(JOURNAL)).json()["entries"][0]
+    assert entry["path"] == long_path[:2048]
+    assert entry["status"] == 404
+    assert entry["request_headers"]["x-pad-0"] == "p" * 256 + "…"
+
+
 async def test_deliveries_are_listed_filtered_and_redelivered(
     client: httpx.AsyncClient, receiver: Receiver, drain: Callable[..., Any]
 ) -> None:

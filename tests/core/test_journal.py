@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, Batch, Entry, Journal
+from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, TENANT, Batch, Entry, Journal
 from passbox.core.store import Kind, Store, open_store
 
 
@@ -24,19 +24,19 @@ def stores(shared_store_url: str) -> Iterator[tuple[Store, Store]]:
 
 
 def record(journal: Journal, n: int, tenant: str) -> None:
+    headers = [(b"key", b"secret"), (b"x-n", str(n).encode())]
     journal.record(
+        {"method": "GET", "path": f"/r/{n}", "headers": headers, "state": {TENANT: tenant}},
+        sum(len(name) + len(value) for name, value in headers),
         at=datetime(2026, 1, 1, tzinfo=UTC),
-        scope={"method": "GET", "path": f"/r/{n}", "headers": [(b"key", b"secret"), (b"x-n", str(n).encode())]},
         vendor="verifypass",
         operation="getActivity",
-        tenant=tenant,
-        fault=None,
         status=200,
         latency_ms=1.0,
         request_body=b"",
         request_size=0,
+        response_headers=[(b"content-type", b"application/json")],
         response_body=b'{"token":"abc"}',
-        response_type=b"application/json",
         response_size=15,
     )
 

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 from passbox.core.clock import CLOCK, Clock
 from passbox.core.clock import SETTING as CLOCK_SETTING
 from passbox.core.faults import VERSION, VERSION_SETTING, FaultRenderer, Faults
-from passbox.core.journal import BODY_LIMIT, FAULT, TENANT, Journal
+from passbox.core.journal import BODY_LIMIT, Journal
 from passbox.core.operations import Operation, OperationIndex
 from passbox.core.routing import Router
 from passbox.core.store import Store
@@ -70,19 +70,20 @@ def secure_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
 
 
 class Exchange:
-    """One request on its way through the edge: the response as it is sent (whether it has
-    begun, and for the journal its status, type and first bytes) and the request body read.
-    Its ``send`` secures the response's headers and waits for durability before the start."""
+    """One request on its way through the edge: whether its response has begun and, when it
+    is recorded for the journal, what the journal shows of both bodies. Its ``send`` secures
+    the response's headers and waits for durability before the response starts."""
 
     __slots__ = (
         "_durable",
         "_receive",
         "_send",
+        "recording",
         "request_body",
         "request_size",
         "response_body",
+        "response_headers",
         "response_size",
-        "response_type",
         "started",
         "status",
     )
@@ -91,33 +92,29 @@ class Exchange:
         self._receive = receive
         self._send = send
         self._durable = durable
+        self.recording = False
         self.started = False
         self.status = 500
-        self.response_type = b""
+        self.response_headers: list[tuple[bytes, bytes]] = []
         self.request_body = self.response_body = b""
         self.request_size = self.response_size = 0
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
+            headers = message.get("headers", [])
+            if self.recording:
+                self.status = message["status"]
+                self.response_headers = headers
             if self._durable is not None:
                 await self._durable()
-            message = {**message, "headers": secure_headers(message.get("headers", []))}
-        await self._send(message)
-
-    async def send_recorded(self, message: Message) -> None:
-        """``send``, keeping what the journal shows of the response."""
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            for name, value in message.get("headers", ()):
-                if name == b"content-type":
-                    self.response_type = value
-        elif message["type"] == "http.response.body":
+            message = {**message, "headers": secure_headers(headers)}
+        elif self.recording and message["type"] == "http.response.body":
             chunk = message.get("body", b"")
             self.response_size += len(chunk)
             if len(self.response_body) < BODY_LIMIT:
                 self.response_body += chunk[: BODY_LIMIT - len(self.response_body)]
-        await self.send(message)
+        await self._send(message)
 
     async def receive_recorded(self) -> Message:
         """The request's messages, keeping what the journal shows of its body."""
@@ -188,26 +185,25 @@ class Edge:
         if not self.journal.enabled:
             await self._answer(self._route(scope, receive, exchange.send, vendor, operation), scope, receive, exchange)
             return
+        exchange.recording = True
         started = self.clock.monotonic()
         at = self.clock.now()
         try:
-            routed = self._route(scope, exchange.receive_recorded, exchange.send_recorded, vendor, operation)
-            await self._answer(routed, scope, receive, exchange, exchange.send_recorded)
+            routed = self._route(scope, exchange.receive_recorded, exchange.send, vendor, operation)
+            await self._answer(routed, scope, receive, exchange)
         finally:
-            state: Mapping[str, Any] = scope["state"]
             self.journal.record(
+                scope,
+                size,
                 at=at,
-                scope=scope,
                 vendor=vendor,
                 operation=operation.operation_id if operation else None,
-                tenant=state.get(TENANT),
-                fault=state.get(FAULT),
                 status=exchange.status,
                 latency_ms=(self.clock.monotonic() - started) * 1000,
                 request_body=exchange.request_body,
                 request_size=exchange.request_size,
+                response_headers=exchange.response_headers,
                 response_body=exchange.response_body,
-                response_type=exchange.response_type,
                 response_size=exchange.response_size,
             )
 
@@ -223,20 +219,13 @@ class Edge:
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(
-        self,
-        serving: Awaitable[None],
-        scope: Scope,
-        receive: Receive,
-        exchange: Exchange,
-        send: Send | None = None,
-    ) -> None:
+    async def _answer(self, serving: Awaitable[None], scope: Scope, receive: Receive, exchange: Exchange) -> None:
         """Serve the request; an error raised doing so is answered by its handler, and one
         with none by the server-error handler (a 500) and raised again."""
         try:
             await serving
         except Exception as exc:
-            send = send or exchange.send
+            send = exchange.send
             handler = next((self.handlers[cls] for cls in type(exc).__mro__ if cls in self.handlers), None)
             if handler is None:
                 response = await self.server_error(Request(scope, receive), exc)

@@ -2,10 +2,11 @@
 
 The edge (``passbox.core.edge``) records method, path, vendor, operation, tenant, status,
 latency, the headers and the first bytes of both bodies, as sent: redaction happens when an
-entry is read, not on the request path. It holds at most ``size`` entries (0 turns it off)
-and at most ``BODY_LIMIT`` bytes of each body, so memory stays flat however long the sandbox
-runs. Vendor routes name the tenant (and the edge any fault it injected) in
-``scope["state"]``, which is shared with every layer below.
+entry is read, not on the request path, and so does the rest of making an entry of it (a
+``Recorded`` is what the request gave, taken as it was). It holds at most ``size`` entries
+(0 turns it off), at most ``BODY_LIMIT`` bytes of each body and a bounded path and head, so
+memory stays flat however long the sandbox runs. Vendor routes name the tenant (and the edge
+any fault it injected) in ``scope["state"]``, which is shared with every layer below.
 
 Entries are records in the store, so every worker and replica sees the traffic of all. On a
 shared store they are buffered and written in batches off the request path (by the
@@ -28,6 +29,8 @@ from passbox.core.clock import isoformat_z
 from passbox.core.store import GLOBAL, Kind, Store
 
 BODY_LIMIT = 2048  # bytes of each body an entry keeps
+PATH_LIMIT = 2048  # characters of the path and of the query an entry keeps
+HEAD_LIMIT = 4096  # header bytes a request may have before they are cut when recorded
 HEADER_VALUE_LIMIT = 256  # characters of each header value
 HEADERS_LIMIT = 40  # headers an entry keeps
 REDACTED = "[redacted]"
@@ -139,6 +142,57 @@ class Entry(msgspec.Struct, frozen=True, array_like=True):
         }
 
 
+class Recorded(msgspec.Struct, gc=False):
+    """One served request as the edge hands it over: the request's own values, each bounded,
+    made into an ``Entry`` only when it is read or written to a shared store. (Never in a
+    reference cycle, so the cycle collector need not track the thousand kept.)"""
+
+    number: int
+    at: datetime
+    method: str
+    path: str
+    query: bytes
+    vendor: str | None
+    operation: str | None
+    tenant: str | None
+    fault: str | None
+    status: int
+    latency_ms: float
+    headers: list[tuple[bytes, bytes]]
+    request_body: bytes
+    request_size: int
+    response_headers: list[tuple[bytes, bytes]]
+    response_body: bytes
+    response_size: int
+
+    def entry(self) -> Entry:
+        return Entry(
+            id=self.number,
+            at=self.at,
+            method=self.method,
+            path=self.path[:PATH_LIMIT],
+            query=self.query[:PATH_LIMIT].decode("latin-1"),
+            vendor=self.vendor,
+            operation=self.operation,
+            tenant=self.tenant,
+            status=self.status,
+            latency_ms=round(self.latency_ms, 3),  # as shown; the full float was 18 characters of each entry
+            request_headers=bounded_headers(self.headers),
+            request_body=self.request_body,
+            request_type=content_type(self.headers),
+            request_size=self.request_size,
+            response_body=self.response_body,
+            response_type=content_type(self.response_headers),
+            response_size=self.response_size,
+            fault=self.fault,
+        )
+
+
+def content_type(headers: list[tuple[bytes, bytes]]) -> str:
+    found = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    return found[:200].decode("latin-1")
+
+
 class _EntryObject(Entry, frozen=True, array_like=False):
     """An entry as batches stored it before entries were arrays: a JSON object."""
 
@@ -201,8 +255,8 @@ class Journal:
     def __init__(self, store: Store, size: int) -> None:
         self.size = size
         self._store = store
-        self._buffer: list[Entry] = []
-        self._local: deque[Entry] | None = None if store.shared else deque(maxlen=max(size, 1))
+        self._buffer: list[Recorded] = []
+        self._local: deque[Recorded] | None = None if store.shared else deque(maxlen=max(size, 1))
         self._numbered = 0  # entries numbered so far on a private store
 
     @property
@@ -212,53 +266,54 @@ class Journal:
 
     def record(
         self,
+        scope: Mapping[str, Any],
+        head_size: int,
         *,
         at: datetime,
-        scope: Mapping[str, Any],
         vendor: str | None,
         operation: str | None,
-        tenant: str | None,
-        fault: str | None,
         status: int,
         latency_ms: float,
         request_body: bytes,
         request_size: int,
+        response_headers: list[tuple[bytes, bytes]],
         response_body: bytes,
-        response_type: bytes,
         response_size: int,
     ) -> None:
-        """Keep one served request, as bounded raw bytes (redacted only when it is read)."""
-        headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
-        content_type = next((value for name, value in headers if name == b"content-type"), b"")
+        """Keep one served request, as bounded raw values (made an entry, and redacted, only
+        when read). ``head_size`` is the bytes of its headers' names and values."""
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if head_size > HEAD_LIMIT or len(headers) > HEADERS_LIMIT:
+            headers = bounded_headers(headers)
         path: str = scope["path"]
+        state: Mapping[str, Any] = scope["state"]
         number = 0
         if self._local is not None:
             self._numbered += 1
             number = self._numbered
-        entry = Entry(
-            id=number,
-            at=at,
-            method=scope["method"],
-            path=path[:2048],
-            query=scope.get("query_string", b"")[:2048].decode("latin-1"),
-            vendor=vendor,
-            operation=operation,
-            tenant=tenant,
-            status=status,
-            latency_ms=round(latency_ms, 3),  # as shown; the full float was 18 characters of each entry
-            request_headers=bounded_headers(headers),
-            request_body=request_body,
-            request_type=content_type[:200].decode("latin-1"),
-            request_size=request_size,
-            response_body=response_body,
-            response_type=response_type[:200].decode("latin-1"),
-            response_size=response_size,
-            fault=fault,
+        recorded = Recorded(
+            number,
+            at,
+            scope["method"],
+            path if len(path) <= PATH_LIMIT else path[:PATH_LIMIT],
+            scope.get("query_string", b"")[:PATH_LIMIT],
+            vendor,
+            operation,
+            state.get(TENANT),
+            state.get(FAULT),
+            status,
+            latency_ms,
+            headers,
+            request_body,
+            request_size,
+            response_headers,
+            response_body,
+            response_size,
         )
         if self._local is not None:
-            self._local.append(entry)
+            self._local.append(recorded)
             return
-        self._buffer.append(entry)
+        self._buffer.append(recorded)
         if len(self._buffer) >= BATCH:
             self.flush()  # small batches: a big one would hold the loop (and p99) for tens of ms
 
@@ -267,7 +322,7 @@ class Journal:
         drop the oldest batches while the rest still hold ``size`` entries."""
         if not self._buffer:
             return
-        entries, self._buffer = self._buffer, []
+        entries, self._buffer = [recorded.entry() for recorded in self._buffer], []
         store = self._store
         with store.transaction():
             first = store.incr("journal", len(entries)) - len(entries) + 1
@@ -299,7 +354,7 @@ class Journal:
 
     def _newest_first(self) -> list[Entry]:
         if self._local is not None:
-            return list(reversed(self._local))
+            return [recorded.entry() for recorded in reversed(self._local)]
         self.flush()
         found = [entry for _, batch in self._store.scan(BATCHES, newest_first=True) for entry in batch.numbered()]
         found.sort(key=lambda entry: entry.id, reverse=True)
