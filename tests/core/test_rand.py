@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from passbox.core.rand import Rand
+from passbox.core.rand import Rand, uuid4_text, uuid_text
 from passbox.core.store import MemoryStore
 
 SECRET = b"a test server secret"
@@ -102,3 +104,9 @@ def test_token_bytes_at_is_what_token_bytes_draws_at_that_position() -> None:
     for n in (-1, 65):
         with pytest.raises(ValueError, match="0 to 64 bytes"):
             at.token_bytes_at(1, n)
+
+
+@given(raw=st.binary(min_size=16, max_size=16))
+def test_uuids_are_written_as_the_uuid_module_writes_them(raw: bytes) -> None:
+    assert uuid_text(raw) == str(uuid.UUID(bytes=raw))
+    assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))

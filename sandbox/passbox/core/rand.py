@@ -29,6 +29,17 @@ _POSITION_BITS = 2**62 - 1  # the low 62 bits of a uuid's second half; the top t
 _VARIANT = 0b10 << 62  # RFC 4122
 
 
+def uuid_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw))``, without making a UUID (a third of the time)."""
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def uuid4_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw, version=4))``: version 4 and the RFC 4122 variant set."""
+    return uuid_text(raw[:6] + bytes(((raw[6] & 0x0F) | 0x40, raw[7], (raw[8] & 0x3F) | 0x80)) + raw[9:16])
+
+
 def derive_seed(seed: int, *names: str) -> int:
     """A 64-bit seed derived from ``seed`` and a path of names (stable across Python runs)."""
     digest = hashlib.sha256(repr((seed, *names)).encode()).digest()
@@ -45,7 +56,7 @@ class _Draws:
         return self._random().getrandbits(8 * n).to_bytes(n, "big")
 
     def uuid4(self) -> str:
-        return str(uuid.UUID(bytes=self.token_bytes(16), version=4))
+        return uuid4_text(self.token_bytes(16))
 
     def uuid4s(self, count: int) -> list[str]:
         """``count`` uuid4 draws: the values ``count`` calls of uuid4() would give."""
@@ -103,7 +114,7 @@ class Stream(_Draws):
 
     def uuid4_at(self, position: int) -> str:
         """The uuid4 this stream draws at ``position`` (what uuid4() gives when it is next)."""
-        return str(uuid.UUID(bytes=self._digest(16, position), version=4))
+        return uuid4_text(self._digest(16, position))
 
     def uuid4s(self, count: int) -> list[str]:
         return [self.uuid4_at(position) for position in self.positions(count)]
@@ -118,7 +129,7 @@ class Stream(_Draws):
             raise ValueError("a numbered id carries a position from 1 to 2**62 - 1")
         head = self._head(position)
         tail = (position ^ self._mask(head)) | _VARIANT
-        return str(uuid.UUID(bytes=head + tail.to_bytes(8, "big")))
+        return uuid_text(head + tail.to_bytes(8, "big"))
 
     def number_of(self, value: str) -> int | None:
         """The position a numbered_uuid4() of this stream carries; None for any other string."""

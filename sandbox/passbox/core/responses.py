@@ -13,9 +13,9 @@ from starlette.responses import Response
 # (NaN, which JSON cannot hold, and anything msgspec does not know how to encode).
 _ENCODE = msgspec.json.Encoder().encode
 
-_RAILS_ESCAPES = str.maketrans(
-    {"&": "\\u0026", "<": "\\u003c", ">": "\\u003e", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+# Each of these characters, as its UTF-8 bytes, and its escape. In UTF-8 no character's bytes
+# occur inside another's, so replacing the bytes replaces exactly these characters.
+_RAILS_ESCAPES = tuple((character.encode(), f"\\u{ord(character):04x}".encode()) for character in "&<>\u2028\u2029")
 
 
 def compact_json(data: Any) -> bytes:
@@ -43,9 +43,10 @@ class RailsJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         data = compact_json(content)
-        if data.isascii() and b"&" not in data and b"<" not in data and b">" not in data:
-            return data
-        return data.decode().translate(_RAILS_ESCAPES).encode()
+        for raw, escaped in _RAILS_ESCAPES:
+            if raw in data:
+                data = data.replace(raw, escaped)
+        return data
 
 
 def laravel_json(data: Any) -> bytes:
