@@ -1,8 +1,10 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from passbox.core.http import parse_form, parse_json, read_body, read_json
+from passbox.core.http import base_url, parse_form, parse_json, read_body, read_json
 
 
 def make_request(body: bytes, headers: dict[str, str] | None = None, chunks: int = 1) -> Request:
@@ -114,3 +116,26 @@ def test_responses_are_encoded_as_the_standard_library_would(value: object) -> N
     escapes = {"&": "\\u0026", "<": "\\u003c", ">": "\\u003e", "\u2028": "\\u2028", "\u2029": "\\u2029"}
     as_rails = json.dumps(value, separators=(",", ":"), ensure_ascii=False).translate(str.maketrans(escapes))
     assert rails == as_rails.encode()
+
+
+HOSTS = st.one_of(
+    st.sampled_from(["127.0.0.1:8000", "localhost", "EXAMPLE.com:443", "a:0", "a:00080", "a:65535", "a:65536"]),
+    st.sampled_from(["a:123456", "[::1]:8000", "a b", "", ":80", "a:", "a:b", "é.example", "x.test:80"]),
+    st.text(alphabet="ab.-:09[]%_ ", max_size=12),
+)
+
+
+@given(host=HOSTS, scheme=st.sampled_from(["http", "https"]), root_path=st.sampled_from(["", "/base"]))
+def test_the_base_url_is_starlettes(host: str, scheme: str, root_path: str) -> None:
+    scope = {
+        "type": "http",
+        "scheme": scheme,
+        "server": ("10.0.0.1", 8080),
+        "path": "/api/x",
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [(b"host", host.encode("utf-8"))],
+    }
+    request = Request(scope)
+    assert base_url(request, None) == str(Request(scope).base_url).rstrip("/")
+    assert base_url(request, "https://configured.example/") == "https://configured.example"

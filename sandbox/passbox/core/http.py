@@ -140,11 +140,30 @@ def parse_form(body: bytes) -> dict[str, str]:
     return form
 
 
+# A Host header of the usual kind (a name or IPv4 address, and maybe a port), which Starlette
+# takes as it is for a request's base URL.
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
+
+
 def base_url(request: Request, configured: str | None) -> str:
-    """The public base URL: the configured one, or the one this request came in on."""
+    """The public base URL: the configured one, or the one this request came in on.
+
+    What Starlette's ``request.base_url`` gives, without building and parsing a URL (about
+    5 us of a create) when the request has a plain Host header and no root path; any other
+    request is left to Starlette."""
     if configured:
         return configured.rstrip("/")
+    scope = request.scope
+    if not scope.get("root_path") and not scope.get("app_root_path") and scope.get("scheme", "http") in SCHEMES:
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        if host is not None:
+            text = host.decode("latin-1")
+            if _PLAIN_HOST.fullmatch(text) and int(text.rpartition(":")[2] if ":" in text else "0") <= 65535:
+                return f"{scope.get('scheme', 'http')}://{text}"
     return str(request.base_url).rstrip("/")
+
+
+SCHEMES = frozenset({"http", "https"})
 
 
 HEADER_LIMIT = 32 * 1024  # bytes of header names and values a request may carry

@@ -175,7 +175,8 @@ class SeekPassBackend:
         if content_at is None:
             (content_at,) = self._ids.positions(1)
         content_id = self._ids.numbered_uuid4(content_at)
-        fragment = urlencode({"clientId": partner.client_id, "content": content_id}, quote_via=quote)
+        # As urlencode(..., quote_via=quote) writes it; a uuid needs no quoting.
+        fragment = f"clientId={quote(partner.client_id, safe='')}&content={content_id}"
         request = VerifyRequest(
             client_id=partner.client_id,
             request_id=request_id,

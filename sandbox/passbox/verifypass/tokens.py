@@ -29,6 +29,7 @@ from passbox.core.rand import Stream
 
 KEY_BYTES = 32
 IV_BYTES = 16
+BLOCK_BYTES = 16
 MAX_TOKEN_CHARS = 8192
 
 
@@ -53,8 +54,8 @@ class TokenCodec:
         position is taken once, so IVs still never repeat, and they still come from the
         server secret)."""
         iv = self._rng.token_bytes(IV_BYTES) if position is None else self._rng.token_bytes_at(position, IV_BYTES)
-        padder = padding.PKCS7(128).padder()
-        padded = padder.update(plaintext) + padder.finalize()
+        pad = BLOCK_BYTES - len(plaintext) % BLOCK_BYTES  # PKCS#7: 1 to 16 bytes, each the count
+        padded = plaintext + bytes((pad,)) * pad
         encryptor = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
         ciphertext = encryptor.update(padded) + encryptor.finalize()
         iv_b64 = base64.b64encode(iv).decode()
