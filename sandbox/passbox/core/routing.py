@@ -31,6 +31,12 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class Route(routing.Route):
     """A route to an async endpoint ``(request) -> response``, which it calls directly."""
 
+    def literal(self) -> tuple[tuple[str, ...], str]:
+        """The whole paths the route matches, when it has no parameters; and the start every
+        path it matches has (what the index files it under)."""
+        start = self.path.find("{")
+        return ((self.path,), self.path) if start < 0 else ((), self.path[:start])
+
     def __init__(
         self, path: str, endpoint: Endpoint, *, methods: Collection[str] | None = None, name: str | None = None
     ) -> None:
@@ -59,10 +65,12 @@ class RouteIndex:
         segmented: dict[str, list[int]] = {}
         anywhere: list[int] = []  # routes whose literal part ends inside the first segment
         for n, route in enumerate(routes):
-            literal, whole = literal_part(route)
-            if whole:
-                exact.setdefault(literal, []).append(n)
-            elif literal.find("/", 1) > 0:
+            paths, literal = route.literal() if isinstance(route, Route) else literal_part(route)
+            for path in paths:
+                exact.setdefault(path, []).append(n)
+            if paths:
+                continue
+            if literal.find("/", 1) > 0:
                 segmented.setdefault(first_segment(literal), []).append(n)
             else:
                 anywhere.append(n)
@@ -84,14 +92,14 @@ class RouteIndex:
         return self._by_segment.get(first_segment(path), self._anywhere)
 
 
-def literal_part(route: BaseRoute) -> tuple[str, bool]:
-    """The start every path the route matches has, and whether it is the whole path."""
+def literal_part(route: BaseRoute) -> tuple[tuple[str, ...], str]:
+    """``Route.literal`` for Starlette's own routes."""
     if isinstance(route, routing.Route):
         start = route.path.find("{")
-        return (route.path, True) if start < 0 else (route.path[:start], False)
+        return ((route.path,), route.path) if start < 0 else ((), route.path[:start])
     if isinstance(route, Mount):
-        return route.path + "/", False
-    return "", False  # a route of another kind may match anything: always tried
+        return (), route.path + "/"
+    return (), ""  # a route of another kind may match anything: always tried
 
 
 class Router(routing.Router):

@@ -1,8 +1,8 @@
 """SEEK Pass partner API over HTTP: parse, call the backend, render. Nothing else.
 
-Mounted at ``/api/partner``. Every path answers with and without a ``.json`` suffix: the
-mount strips exactly one before routing. A request id may be any string (``/`` and ``.``
-included): it takes the rest of the path, percent-decoded, and an id that itself ends in
+Under ``/api/partner``. Every path answers with and without a ``.json`` suffix: a route
+strips exactly one before matching (``JsonRoute``). A request id may be any string (``/`` and
+``.`` included): it takes the rest of the path, percent-decoded, and an id that itself ends in
 ``.json`` is addressed with one more ``.json``.
 """
 
@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from passbox.core.errors import SandboxError
 from passbox.core.http import (
@@ -27,26 +27,30 @@ from passbox.core.http import (
 )
 from passbox.core.journal import tag
 from passbox.core.responses import RailsJSONResponse
-from passbox.core.routing import Route, Router
+from passbox.core.routing import Route
 from passbox.seekpass import oauth
 from passbox.seekpass.backend import SeekPassBackend
 from passbox.seekpass.errors import OAuthError
 from passbox.seekpass.models import READ_SCOPE, WRITE_SCOPE, Partner
 
 PREFIX = "/api/partner"
+SUFFIX = ".json"
 FORM = "application/x-www-form-urlencoded"
 
 
-class StripJsonSuffix:
-    """ASGI wrapper: route ``/x.json`` as ``/x`` (the URL the client sees is unchanged)."""
+class JsonRoute(Route):
+    """A partner API route: it matches ``/x.json`` as it matches ``/x`` (the URL the client
+    sees is unchanged; only the match, and so the path parameters, see the path without it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path: str = scope["path"]
+        if path.endswith(SUFFIX):
+            scope = {**scope, "path": path[: -len(SUFFIX)]}
+        return super().matches(scope)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].endswith(".json"):
-            scope = dict(scope, path=scope["path"][: -len(".json")])
-        await self.app(scope, receive, send)
+    def literal(self) -> tuple[tuple[str, ...], str]:
+        paths, start = super().literal()
+        return tuple(variant for path in paths for variant in (path, path + SUFFIX)), start
 
 
 def backend_of(request: Request) -> SeekPassBackend:
@@ -156,14 +160,11 @@ async def rotate_secret(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     """The partner API's routes (a new table per app; the endpoints are shared functions)."""
-    api = Router(
-        routes=[
-            Route("/v1/oauth/token", token, methods=["POST"]),
-            Route("/v2/verify/requests/digital_identity", create_request, methods=["POST"]),
-            Route("/v2/verify/requests/{request_id:path}", get_request, methods=["GET"]),
-            Route("/v2/webhooks", webhooks, methods=["GET", "POST", "PUT"]),
-            Route("/v2/webhooks/{webhook_id}", webhook, methods=["GET", "PUT", "DELETE"]),
-            Route("/v2/webhooks/{webhook_id}/secret", rotate_secret, methods=["PUT"]),
-        ]
-    )
-    return [Mount(PREFIX, app=StripJsonSuffix(api))]
+    return [
+        JsonRoute(f"{PREFIX}/v1/oauth/token", token, methods=["POST"]),
+        JsonRoute(f"{PREFIX}/v2/verify/requests/digital_identity", create_request, methods=["POST"]),
+        JsonRoute(f"{PREFIX}/v2/verify/requests/{{request_id:path}}", get_request, methods=["GET"]),
+        JsonRoute(f"{PREFIX}/v2/webhooks", webhooks, methods=["GET", "POST", "PUT"]),
+        JsonRoute(f"{PREFIX}/v2/webhooks/{{webhook_id}}", webhook, methods=["GET", "PUT", "DELETE"]),
+        JsonRoute(f"{PREFIX}/v2/webhooks/{{webhook_id}}/secret", rotate_secret, methods=["PUT"]),
+    ]
