@@ -8,6 +8,8 @@ import hmac
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from passbox.core.rand import Rand
 from passbox.core.store import MemoryStore
@@ -168,3 +170,24 @@ def test_json_content_must_be_an_object() -> None:
 def test_keys_must_be_aes_256() -> None:
     with pytest.raises(ValueError, match="32-byte"):
         TokenCodec(b"short", Rand(1, MemoryStore(), SECRET).stream("iv"))
+
+
+@given(
+    plaintexts=st.lists(st.binary(max_size=300), min_size=1, max_size=8),
+    key=st.binary(min_size=32, max_size=32),
+)
+def test_each_token_is_encrypted_as_if_alone_under_its_iv(plaintexts: list[bytes], key: bytes) -> None:
+    """Tokens continue one CBC stream; each must still be the ciphertext a fresh cipher gives."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    tokens = codec(key)
+    for plaintext in plaintexts:
+        payload = payload_of(tokens.encrypt(plaintext))
+        iv, value = base64.b64decode(payload["iv"]), base64.b64decode(payload["value"])
+        padder = padding.PKCS7(128).padder()
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        alone = encryptor.update(padder.update(plaintext) + padder.finalize()) + encryptor.finalize()
+        assert value == alone
+        assert payload["mac"] == hmac.new(key, (payload["iv"] + payload["value"]).encode(), hashlib.sha256).hexdigest()
+        assert tokens.decrypt(rebuild(payload)) == plaintext
