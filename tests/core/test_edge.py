@@ -137,4 +137,4 @@ def test_the_app_builds_no_middleware_but_its_own(app: Starlette) -> None:
     assert isinstance(app, App)
     stack = app.build_middleware_stack()
     assert isinstance(stack, Edge)  # no ServerErrorMiddleware or ExceptionMiddleware around it
-    assert stack.app.app is app.router  # type: ignore[attr-defined]  # the control guard, then the router
+    assert stack.app.app == app.router.app  # type: ignore[attr-defined]  # the control guard, then the router

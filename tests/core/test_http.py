@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from passbox.core.http import base_url, parse_form, parse_json, read_body, read_json
@@ -29,6 +29,30 @@ async def test_body_over_the_limit_is_refused_while_streaming() -> None:
     with pytest.raises(PayloadTooLarge):
         await read_body(make_request(b"x" * 150, chunks=3), 100)
     assert await read_body(make_request(b"x" * 100), 100) == b"x" * 100
+
+
+def receiving(messages: list[dict[str, object]]) -> Request:
+    """A request whose body arrives as these ASGI messages."""
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    return Request({"type": "http", "method": "POST", "headers": [], "path": "/"}, receive)
+
+
+async def test_a_body_in_several_messages_is_read_whole_and_in_order() -> None:
+    body = bytes(range(90))
+    messages = [{"type": "http.request", "body": body[n : n + 30], "more_body": n < 60} for n in (0, 30, 60)]
+    assert await read_body(receiving(messages), 100) == body
+
+
+async def test_a_client_that_goes_away_mid_body_is_a_disconnect() -> None:
+    messages: list[dict[str, object]] = [
+        {"type": "http.request", "body": b"partial", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    with pytest.raises(ClientDisconnect):
+        await read_body(receiving(messages), 100)
 
 
 @pytest.mark.parametrize(

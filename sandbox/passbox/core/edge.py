@@ -251,7 +251,7 @@ class App(Starlette):
         self.router = Router(routes, lifespan=lifespan)
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = self.router
+        app: ASGIApp = self.router.middleware_stack  # what Router.__call__ calls, one call sooner
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         return app
