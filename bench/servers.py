@@ -152,6 +152,16 @@ def floor(ctx: Context, port: int, log: str) -> Server:
     return Server("floor", cmd, port, token_request(), cwd=BENCH_DIR, log=ctx.tmp / log)
 
 
+def floor_one_write(ctx: Context, port: int, log: str) -> Server:
+    """The floor served by passbox's own protocol (each response in one write): how much of
+    passbox's figure that protocol alone gives, next to the stock floor the targets are set by."""
+    _, env = passbox_module(ctx.source)
+    cmd = [ctx.python, "-m", "uvicorn", "floor_app:app", "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--http", "passbox.server:BoundedHttpToolsProtocol", "--loop", "uvloop"]
+    cmd += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+    return Server("floor-one-write", cmd, port, token_request(), cwd=BENCH_DIR, log=ctx.tmp / log, env=env)
+
+
 def passbox_module(source: Path) -> tuple[str, dict[str, str]]:
     """How to run passbox from a source tree: ``-m sandbox`` (sandbox/ is the package, found from the cwd),
     or ``-m passbox`` with sandbox/ on PYTHONPATH (the layout with the package in sandbox/passbox/)."""
@@ -220,7 +230,11 @@ def no_postgres() -> str | None:
 
 
 def specs(workers: list[int]) -> list[Spec]:
-    out = [Spec("floor", LOADS, floor, fake_bearer=True), Spec("passbox-memory", LOADS, passbox("memory"))]
+    out = [
+        Spec("floor", LOADS, floor, fake_bearer=True),
+        Spec("floor-one-write", LOADS, floor_one_write, fake_bearer=True),
+        Spec("passbox-memory", LOADS, passbox("memory")),
+    ]
     for store in ("sqlite", "postgres"):
         for n in workers:
             name = f"passbox-{store}" + (f"-w{n}" if n > 1 else "")

@@ -42,12 +42,14 @@ FAULT = "passbox_fault"
 SECRET_JSON_VALUE = re.compile(r'("(?:' + "|".join(sorted(SECRET_FIELDS)) + r')"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 
 
-def tag(scope_state: Any, *, tenant: str | None = None, fault: str | None = None) -> None:
-    """Name the tenant (or an injected fault) of the request being served, for the journal."""
+def tag(scope: Mapping[str, Any], *, tenant: str | None = None, fault: str | None = None) -> None:
+    """Name the tenant (or an injected fault) of the request being served, for the journal, in
+    the request's ``scope["state"]``."""
+    state: dict[str, Any] = scope["state"]
     if tenant is not None:
-        setattr(scope_state, TENANT, tenant)
+        state[TENANT] = tenant
     if fault is not None:
-        setattr(scope_state, FAULT, fault)
+        state[FAULT] = fault
 
 
 def redact_body(body: bytes, content_type: str, size: int | None = None) -> str | None:

@@ -114,7 +114,7 @@ async def app_page(request: Request) -> Response:
         # The parameters are in the fragment: let the browser move them into the query.
         return backend.core.pages.render("seekpass/bootstrap.html", title="SEEK Pass")
     user, new = user_of(request)
-    tag(request.state, tenant=tenant_of(client_id))
+    tag(request.scope, tenant=tenant_of(client_id))
     try:
         found = backend.open_session(client_id, content, user)
     except SandboxError as exc:
@@ -135,7 +135,7 @@ async def app_submit(request: Request) -> Response:
         if document_type is not None and document_type not in DOCUMENT_TYPES:
             raise ValidationFailed("Choose a passport or a driver's licence")
         client_id, content = form.get("clientId", ""), form.get("content", "")
-        tag(request.state, tenant=tenant_of(client_id))
+        tag(request.scope, tenant=tenant_of(client_id))
         try:
             finished = backend.finish_session(
                 client_id,

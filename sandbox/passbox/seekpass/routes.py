@@ -59,15 +59,11 @@ def backend_of(request: Request) -> SeekPassBackend:
     return backend
 
 
-def authorized(request: Request, scope: str | None = None) -> Partner:
+def authorized(request: Request, backend: SeekPassBackend, scope: str | None = None) -> Partner:
     """The partner behind the bearer token (named as the tenant in the journal)."""
-    partner = backend_of(request).authorize(oauth.bearer_token(request.headers.get("authorization")), scope)
-    tag(request.state, tenant=partner.tenant)
+    partner = backend.authorize(oauth.bearer_token(request.headers.get("authorization")), scope)
+    tag(request.scope, tenant=partner.tenant)
     return partner
-
-
-def body_limit(request: Request) -> int:
-    return backend_of(request).settings.max_body_bytes
 
 
 def token_params(body: bytes, kind: str) -> dict[str, str]:
@@ -92,20 +88,20 @@ def token_params(body: bytes, kind: str) -> dict[str, str]:
 async def token(request: Request) -> Response:
     backend = backend_of(request)
     try:
-        form = token_params(await read_body(request, body_limit(request)), media_type(request))
+        form = token_params(await read_body(request, backend.settings.max_body_bytes), media_type(request))
     except OAuthError:
         raise
     except SandboxError as exc:
         raise OAuthError(exc.message, status=exc.status) from exc
     partner, issued = backend.issue_token(oauth.token_request(form, request.headers.get("authorization")))
-    tag(request.state, tenant=partner.tenant)
+    tag(request.scope, tenant=partner.tenant)
     return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 async def create_request(request: Request) -> Response:
     backend = backend_of(request)
-    partner = authorized(request, WRITE_SCOPE)
-    payload = await read_json(request, body_limit(request))
+    partner = authorized(request, backend, WRITE_SCOPE)
+    payload = await read_json(request, backend.settings.max_body_bytes)
     created, _ = backend.create_request(partner, payload, base_url(request, backend.settings.public_url))
     location = f"{PREFIX}/v2/verify/requests/{quote(created.request_id, safe='')}.json"
     return RailsJSONResponse(
@@ -116,45 +112,45 @@ async def create_request(request: Request) -> Response:
 
 
 async def get_request(request: Request) -> Response:
-    partner = authorized(request, READ_SCOPE)
-    found = backend_of(request).get_request(partner, request.path_params["request_id"])
+    backend = backend_of(request)
+    partner = authorized(request, backend, READ_SCOPE)
+    found = backend.get_request(partner, request.path_params["request_id"])
     return RailsJSONResponse(found.to_dict())
-
-
-def show_secret(request: Request) -> bool:
-    return backend_of(request).settings.webhook_secret_on_read
 
 
 async def webhooks(request: Request) -> Response:
     backend = backend_of(request)
-    partner = authorized(request)
+    partner = authorized(request, backend)
     if request.method == "GET":
         listed = backend.list_webhooks(partner)
-        return RailsJSONResponse([hook.to_dict(with_secret=show_secret(request)) for hook in listed])
-    payload = await read_json(request, body_limit(request))
+        shown = backend.settings.webhook_secret_on_read
+        return RailsJSONResponse([hook.to_dict(with_secret=shown) for hook in listed])
+    payload = await read_json(request, backend.settings.max_body_bytes)
     if request.method == "POST":
         return RailsJSONResponse(backend.create_webhook(partner, payload).to_dict(with_secret=True), status_code=201)
     updated = backend.update_webhook(partner, None, payload)
-    return RailsJSONResponse(updated.to_dict(with_secret=show_secret(request)))
+    return RailsJSONResponse(updated.to_dict(with_secret=backend.settings.webhook_secret_on_read))
 
 
 async def webhook(request: Request) -> Response:
     backend = backend_of(request)
-    partner = authorized(request)
+    partner = authorized(request, backend)
     webhook_id = request.path_params["webhook_id"]
     if request.method == "GET":
-        return RailsJSONResponse(backend.get_webhook(partner, webhook_id).to_dict(with_secret=show_secret(request)))
+        found = backend.get_webhook(partner, webhook_id)
+        return RailsJSONResponse(found.to_dict(with_secret=backend.settings.webhook_secret_on_read))
     if request.method == "DELETE":
         backend.delete_webhook(partner, webhook_id)
         return Response(status_code=204)
-    payload = await read_json(request, body_limit(request))
+    payload = await read_json(request, backend.settings.max_body_bytes)
     updated = backend.update_webhook(partner, webhook_id, payload)
-    return RailsJSONResponse(updated.to_dict(with_secret=show_secret(request)))
+    return RailsJSONResponse(updated.to_dict(with_secret=backend.settings.webhook_secret_on_read))
 
 
 async def rotate_secret(request: Request) -> Response:
-    partner = authorized(request)
-    rotated = backend_of(request).rotate_webhook_secret(partner, request.path_params["webhook_id"])
+    backend = backend_of(request)
+    partner = authorized(request, backend)
+    rotated = backend.rotate_webhook_secret(partner, request.path_params["webhook_id"])
     return RailsJSONResponse(rotated.to_dict(with_secret=True))
 
 

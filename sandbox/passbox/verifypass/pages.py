@@ -78,7 +78,7 @@ async def widget(request: Request) -> Response:
         session = backend.session(request.path_params["widget_key"], WidgetVisit.parse(request.query_params))
     except SandboxError as exc:
         return problem(backend, exc)
-    tag(request.state, tenant=session.account.tenant)
+    tag(request.scope, tenant=session.account.tenant)
     if session.gate is not None:
         return pages.render(
             "verifypass/gate.html",
