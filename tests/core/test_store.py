@@ -3,6 +3,7 @@ on each backend (memory, a real SQLite file, a real PostgreSQL server)."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -554,3 +555,41 @@ def test_keys_and_tenants_with_control_characters_round_trip(store: Store, odd: 
     assert timer is not None and (timer.tenant, timer.key, timer.payload) == (odd, odd, odd)
     assert store.delete(OTHER, odd, odd)
     assert store.values(OTHER, odd) == ["w"]
+
+
+def test_the_memory_store_keeps_its_state_out_of_the_cycle_collectors_view() -> None:
+    """A container the collector tracks is walked whole by every collection of its generation:
+    the store's (tens of thousands of records and timers under load) must never be tracked,
+    however they were last written: records kept and retired, timers scheduled, claimed with a
+    lease, rescheduled and finished, a rolled-back unit of work."""
+    store = MemoryStore()
+    for n in range(50):
+        tenant = f"tenant-{n % 3}"
+        store.put(THINGS, tenant, f"thing-{n}", Thing(name=f"n{n}", n=n), retire_at=float(n) if n % 2 else None)
+        store.schedule(tenant, f"timer-{n}", due=float(n), job="job", payload=str(n))
+    store.schedule("tenant-0", "timer-0", due=100.0, job="job")  # rescheduled
+    claimed = store.claim_due(now=10.0, wall=0.0, lease=60.0, owner="me")
+    assert claimed
+    store.finish(claimed[0])
+
+    def rolled_back() -> None:
+        with store.transaction():
+            store.delete(THINGS, "tenant-1", "thing-4")
+            store.cancel("tenant-1", "timer-4")
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    store.retire(THINGS, now=20.0, keep=10)
+    # The dicts that grow with the records and timers (those holding them, one per kind or
+    # tenant, are tracked for the dicts they hold, which the collector does not walk).
+    containers = [
+        *(bucket for tenants in store._rows.values() for bucket in tenants.values()),
+        *store._order.values(),
+        *store._retirable.values(),
+        *store._timers.values(),
+    ]
+    assert len(containers) == 3 + 1 + 1 + 3
+    assert [container for container in containers if gc.is_tracked(container)] == []
+    assert store.get(THINGS, "tenant-1", "thing-4") == Thing(name="n4", n=4)  # the rollback restored it
+    assert store.timer("tenant-1", "timer-4") is not None
