@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from passbox.app import create_app
 from passbox.core.edge import App, Edge
 from passbox.core.errors import NotFound
 from passbox.core.specs import Spec
+from passbox.core.store import StoreError
 from passbox.settings import Settings
 from tests.conftest import BASE_URL
 
@@ -138,3 +140,24 @@ def test_the_app_builds_no_middleware_but_its_own(app: Starlette) -> None:
     stack = app.build_middleware_stack()
     assert isinstance(stack, Edge)  # no ServerErrorMiddleware or ExceptionMiddleware around it
     assert stack.app.app == app.router.app  # type: ignore[attr-defined]  # the control guard, then the router
+
+
+async def test_a_commit_that_fails_is_a_500_in_the_vendors_shape_not_an_answer(
+    settings: Settings, specs: dict[str, Spec], tmp_path: Path
+) -> None:
+    """On a shared store a response waits for its unit of work's commit; when the commit fails,
+    what the route answered is not sent: the error is, in the vendor's shape."""
+    app = create_app(replace(settings, store_url=f"sqlite:///{tmp_path / 'passbox.db'}"), specs=specs)
+
+    async def commit_fails() -> None:
+        raise StoreError("the store could not commit: disk I/O error")
+
+    app.state.sandbox.core.store.durable = commit_fails
+    async with client_of(app, raise_app_exceptions=False) as client:
+        response = await client.post("/api/v2/token", headers={"key": "passbox-demo-key"}, json={})
+    assert response.status_code == 500
+    assert response.json() == {"error": "passbox hit an internal error; this is a bug in the sandbox, please report it"}
+    async with client_of(app) as client:
+        with pytest.raises(StoreError, match="could not commit"):
+            await client.post("/api/v2/token", headers={"key": "passbox-demo-key"}, json={})
+    app.state.sandbox.core.store.close()

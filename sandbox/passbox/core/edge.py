@@ -101,13 +101,16 @@ class Exchange:
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
+            # Once: when the commit fails, nothing is sent, and the error's answer (sent next)
+            # has nothing left to wait for.
+            durable, self._durable = self._durable, None
+            if durable is not None:
+                await durable()
             self.started = True
             headers = message.get("headers", [])
             if self.recording:
                 self.status = message["status"]
                 self.response_headers = headers
-            if self._durable is not None:
-                await self._durable()
             message = {**message, "headers": secure_headers(headers)}
         elif self.recording and message["type"] == "http.response.body":
             chunk = message.get("body", b"")
