@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, TENANT, Batch, Entry, Journal
+from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, TENANT, Batch, Entry, Journal, Recorded
 from passbox.core.store import Kind, Store, open_store
 
 
@@ -63,7 +63,7 @@ def test_the_journal_holds_its_size_in_whole_batches(stores: tuple[Store, Store]
     listed = journal.list(limit=1000)
     assert len(journal) == len(listed) == 100
     assert listed[0].path == "/r/999" and listed[-1].path == "/r/900"
-    held = sum(len(batch.entries) for _, batch in stores[0].scan(BATCHES))
+    held = sum(len(batch.records) for _, batch in stores[0].scan(BATCHES))
     assert 100 <= held < 100 + BATCH  # oldest batches go while the rest still hold 100 entries
     assert stores[0].count(BATCHES) < 100 // BATCH + 3
 
@@ -97,16 +97,20 @@ def test_entries_are_numbered_in_the_order_served_across_the_tenants_of_one_flus
     assert [journal.get(entry_id).path for entry_id in ids] == [entry.path for entry in listed]  # type: ignore[union-attr]
 
 
-def as_stored_before(batch: Batch, *, ids: bool) -> bytes:
-    """A batch as an earlier passbox stored it: its entries as JSON objects, and (before
-    batches carried their ids) numbered in the entries themselves."""
-    encoded = json.loads(BATCHES.encode(batch))
-    fields = Entry.__struct_fields__
-    encoded["entries"] = [dict(zip(fields, row, strict=True)) for row in encoded["entries"]]
-    if not ids:
-        for entry, number in zip(encoded["entries"], encoded.pop("ids"), strict=True):
-            entry["id"] = number
-    return json.dumps(encoded).encode()
+def as_stored_before(batch: Batch, shape: str) -> bytes:
+    """A batch as an earlier passbox stored it, in JSON: its entries as arrays numbered by
+    the batch's ids; before that as objects; and before batches carried their ids, objects
+    numbered in the entries themselves."""
+    ids = list(batch.ids)
+    rows = json.loads(msgspec.json.encode([recorded.entry(0) for recorded in batch.records]))
+    if shape == "arrays":
+        return json.dumps({"entries": rows, "ids": ids}).encode()
+    objects = [dict(zip(Entry.__struct_fields__, row, strict=True)) for row in rows]
+    if shape == "objects":
+        return json.dumps({"entries": objects, "ids": ids}).encode()
+    for entry, number in zip(objects, ids, strict=True):
+        entry["id"] = number
+    return json.dumps({"entries": objects}).encode()
 
 
 def put_raw(store: Store, tenant: str, key: str, data: bytes) -> None:
@@ -114,19 +118,19 @@ def put_raw(store: Store, tenant: str, key: str, data: bytes) -> None:
     store.put(RAW_BATCHES, tenant, key, msgspec.Raw(data))
 
 
-RAW_BATCHES = Kind(BATCHES.name, msgspec.Raw)
+RAW_BATCHES = Kind(BATCHES.name, msgspec.Raw, packed=True)  # rows as stored, either format
 
 
-@pytest.mark.parametrize("ids", [pytest.param(True, id="entries-as-objects"), pytest.param(False, id="and-no-ids")])
-def test_batches_an_earlier_passbox_wrote_still_read_and_retire(stores: tuple[Store, Store], ids: bool) -> None:
+@pytest.mark.parametrize("shape", ["arrays", "objects", "objects-without-ids"])
+def test_batches_an_earlier_passbox_wrote_still_read_and_retire(stores: tuple[Store, Store], shape: str) -> None:
     journal = Journal(stores[0], 2)
     record(journal, 0, "t")
     journal.flush()
     [(_, written)] = stores[0].scan(BATCHES)
     key = f"{written.ids[0]:020d}"
-    put_raw(stores[0], "t", key, as_stored_before(written, ids=ids))
+    put_raw(stores[0], "t", key, as_stored_before(written, shape))
     [(_, head)] = stores[0].scan(BATCH_HEADS)
-    assert (len(head.entries), head.first_id) == (1, written.ids[0])
+    assert (head.size, head.first_id) == (1, written.ids[0])
     assert [(entry.id, entry.path, entry.request_headers) for entry in journal.list()] == [
         (written.ids[0], "/r/0", [(b"key", b"secret"), (b"x-n", b"0")])
     ]
@@ -137,15 +141,21 @@ def test_batches_an_earlier_passbox_wrote_still_read_and_retire(stores: tuple[St
     assert [entry.path for entry in journal.list()] == ["/r/3", "/r/2"]  # the old batch was dropped by its id
 
 
-def test_entries_are_stored_as_arrays_and_trimming_reads_only_their_ids(stores: tuple[Store, Store]) -> None:
+def test_requests_are_stored_as_recorded_in_messagepack_and_trimming_reads_only_their_ids(
+    stores: tuple[Store, Store],
+) -> None:
     journal = Journal(stores[0], 1000)
     for n in range(5):
         record(journal, n, "t")
     journal.flush()
     [(_, raw)] = stores[0].scan(RAW_BATCHES)
-    stored = json.loads(bytes(raw))
-    assert [row[0] for row in stored["entries"]] == [0] * 5  # each entry an array, its number in the batch's ids
-    assert len(stored["entries"][0]) == len(Entry.__struct_fields__)
+    stored = msgspec.msgpack.decode(bytes(raw))  # not JSON: a map of ids and records, no entries
+    assert set(stored) == {"ids", "records"} and len(stored["ids"]) == 5
+    first = stored["records"][0]  # an array: the request as recorded, bytes as bytes (not base64)
+    assert len(first) == len(Recorded.__struct_fields__)
+    assert first[Recorded.__struct_fields__.index("headers")] == [[b"key", b"secret"], [b"x-n", b"0"]]
+    assert first[Recorded.__struct_fields__.index("response_body")] == b'{"token":"abc"}'
     [(_, batch)] = stores[0].scan(BATCHES)
     [(_, head)] = stores[0].scan(BATCH_HEADS)
-    assert (len(head.entries), head.first_id, head.ids) == (5, batch.ids[0], batch.ids)
+    assert (head.size, head.first_id, head.ids) == (5, batch.ids[0], batch.ids)
+    assert [entry.path for entry in journal.list()] == [f"/r/{n}" for n in reversed(range(5))]
