@@ -16,7 +16,7 @@ import pytest
 
 from passbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
 from passbox.core.store.sql import schema
-from passbox.core.store.sqlite import SQLiteStore
+from passbox.core.store.sqlite import CHECKPOINT_EVERY, SQLiteStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +379,7 @@ def test_a_new_sqlite_file_has_small_pages_and_a_bounded_log_and_an_older_file_s
     fresh = SQLiteStore(tmp_path / "new.db")
     assert fresh._conn.execute("PRAGMA page_size").fetchone() == (2048,)
     assert fresh._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert fresh._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)  # 8 MiB of log at most
+    assert fresh._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (16_000,)  # 32 MiB of log at most
     fresh.put(OTHER, "t", "k", "v")
     assert fresh._conn.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone() is None
     fresh.close()
@@ -593,3 +593,82 @@ def test_the_memory_store_keeps_its_state_out_of_the_cycle_collectors_view() -> 
     assert [container for container in containers if gc.is_tracked(container)] == []
     assert store.get(THINGS, "tenant-1", "thing-4") == Thing(name="n4", n=4)  # the rollback restored it
     assert store.timer("tenant-1", "timer-4") is not None
+
+
+# -- the SQLite checkpointer -----------------------------------------------------------------------
+
+
+async def group_commits(store: SQLiteStore, count: int, *, start: int = 0, size: int = 100) -> None:
+    """``count`` group commits on this loop, each of one record of ``size`` characters."""
+    for n in range(start, start + count):
+        store.put(OTHER, "t", f"k{n:06d}", "x" * size)
+        await store.durable()
+
+
+def rows_in_the_database_file_alone(path: Path, copy: Path) -> int:
+    """The records the database file holds without its log: what checkpoints copied into it."""
+    copy.write_bytes(path.read_bytes())
+    conn = sqlite3.connect(copy)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'passbox_records'").fetchone() is None:
+            return 0  # not even the schema was copied yet
+        return int(conn.execute("SELECT count(*) FROM passbox_records").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def test_a_store_that_commits_in_groups_copies_its_log_on_a_thread_of_its_own(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db", group_commit=True)
+    await group_commits(store, CHECKPOINT_EVERY - 1)
+    assert store._checkpointer is None  # started by the CHECKPOINT_EVERY-th group commit
+    assert rows_in_the_database_file_alone(store.path, tmp_path / "before.db") == 0  # all in the log
+    await group_commits(store, 1, start=CHECKPOINT_EVERY - 1)
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    assert checkpointer._thread is not threading.current_thread() and checkpointer._thread.is_alive()
+    assert checkpointer.wait_for_run(0, timeout=30)
+    assert rows_in_the_database_file_alone(store.path, tmp_path / "after.db") == CHECKPOINT_EVERY
+    await group_commits(store, CHECKPOINT_EVERY, start=CHECKPOINT_EVERY)
+    assert checkpointer.wait_for_run(1, timeout=30)  # nudged again, CHECKPOINT_EVERY group commits later
+    store.close()
+    assert not checkpointer._thread.is_alive()
+    reopened = SQLiteStore(tmp_path / "s.db")
+    assert reopened.count(OTHER) == 2 * CHECKPOINT_EVERY
+    reopened.close()
+
+
+async def test_with_the_checkpointer_the_log_still_starts_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's own checkpoint, once the log holds CHECKPOINT_PAGES, lets it start over
+    while the checkpointer runs: the log file stops growing."""
+    monkeypatch.setattr("passbox.core.store.sqlite.CHECKPOINT_PAGES", 200)
+    store = SQLiteStore(tmp_path / "s.db", group_commit=True)
+    log = tmp_path / "s.db-wal"
+    frame = 2048 + 24
+    sizes = []
+    for round_ in range(6):
+        await group_commits(store, 50, start=round_ * 50, size=1500)  # a page or more a commit
+        sizes.append(log.stat().st_size)
+    assert store._checkpointer is not None and store._checkpointer.runs > 0
+    assert max(sizes) <= 32 + 400 * frame  # 2,000 records' pages or more went through the log
+    assert store.count(OTHER) == 300
+    store.close()
+
+
+def test_a_store_without_group_commits_starts_no_thread(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db", group_commit=True)  # no event loop here: every unit commits alone
+    for n in range(2 * CHECKPOINT_EVERY):
+        store.put(OTHER, "t", f"k{n}", "v")
+    assert store._checkpointer is None
+    store.close()
+
+
+async def test_a_store_dropped_without_close_stops_its_checkpointer(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db", group_commit=True)
+    await group_commits(store, CHECKPOINT_EVERY)
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    del store
+    gc.collect()
+    assert checkpointer._stopping
+    checkpointer._thread.join(timeout=30)
+    assert not checkpointer._thread.is_alive()
