@@ -379,7 +379,7 @@ def test_a_new_sqlite_file_has_small_pages_and_a_bounded_log_and_an_older_file_s
     fresh = SQLiteStore(tmp_path / "new.db")
     assert fresh._conn.execute("PRAGMA page_size").fetchone() == (2048,)
     assert fresh._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert fresh._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (16_000,)  # 32 MiB of log at most
+    assert fresh._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (4000,)  # 8 MiB of log at most
     fresh.put(OTHER, "t", "k", "v")
     assert fresh._conn.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone() is None
     fresh.close()

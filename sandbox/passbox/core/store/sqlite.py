@@ -39,13 +39,14 @@ PAGE_SIZE = 2048
 SEQ_COLUMN = "INTEGER PRIMARY KEY"
 # A checkpoint copies the log's pages into the database file and syncs it; the log starts over
 # only after one that left nothing behind. The connection that commits runs one itself once
-# the log holds CHECKPOINT_PAGES (SQLite's default is 1,000): a page written again and again
-# (index leaves, counters) is then copied once rather than many times. On a server, the
-# checkpointer thread has copied all but the last CHECKPOINT_EVERY commits' pages by then, so
-# the loop's own checkpoint (which it waits for) copies a few pages and syncs little: on this
-# VM a checkpoint of 4,000 pages held the loop 10-15 ms (8 of them the sync), the rest 2 ms.
-# 16,000 pages is 32 MiB of log at most, for a quarter as many of those pauses.
-CHECKPOINT_PAGES = 16_000
+# the log holds CHECKPOINT_PAGES: at 4,000 (8 MiB of 2 KiB pages; SQLite's default is 1,000) a
+# page written again and again (index leaves, counters) is copied once rather than four times,
+# about 8% less CPU per create. On a server, the checkpointer thread has copied all but the
+# last CHECKPOINT_EVERY commits' pages by then, so the loop's own checkpoint (which it waits
+# for) copies a few pages and syncs little: on this VM a checkpoint of 4,000 pages held the
+# loop 10-15 ms (8 of them the sync), the remainder about 2. (16,000 pages made those pauses
+# rarer for one worker, but two workers on one file lost a fifth of their token throughput.)
+CHECKPOINT_PAGES = 4000
 CHECKPOINT_EVERY = 16  # group commits between the checkpointer's runs
 
 
