@@ -75,8 +75,8 @@ def table_parser() -> argparse.ArgumentParser:
         "--servers",
         type=_names,
         default=None,
-        help="comma-separated: floor, passbox-memory, passbox-sqlite, passbox-postgres, prism (default: all; "
-        "ratios need floor)",
+        help="comma-separated: floor, floor-one-write, passbox-memory, passbox-sqlite, passbox-postgres, prism "
+        "(default: all; ratios need floor)",
     )
     parser.add_argument("--loads", type=_names, default=list(LOADS), help="comma-separated: token,create,read")
     parser.add_argument(
