@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from passbox.core.journal import BATCH, BATCH_HEADS, BATCHES, TENANT, Batch, Entry, Journal, Recorded
-from passbox.core.store import Kind, Store, open_store
+from passbox.core.store import Kind, MemoryStore, Store, open_store
 
 
 @pytest.fixture
@@ -159,3 +159,33 @@ def test_requests_are_stored_as_recorded_in_messagepack_and_trimming_reads_only_
     [(_, head)] = stores[0].scan(BATCH_HEADS)
     assert (head.size, head.first_id, head.ids) == (5, batch.ids[0], batch.ids)
     assert [entry.path for entry in journal.list()] == [f"/r/{n}" for n in reversed(range(5))]
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-store", "memory-store"])
+def test_a_path_with_a_lone_surrogate_is_kept_readable_and_loses_no_other_entry(
+    stores: tuple[Store, Store], shared: bool
+) -> None:
+    """An ASGI server that decodes paths with surrogateescape hands over text no encoder takes:
+    the journal keeps it with a replacement character, and the entries around it are kept."""
+    journal = Journal(stores[0] if shared else MemoryStore(), 100)
+    record(journal, 1, "t")
+    headers = [(b"x-n", b"2")]
+    journal.record(
+        {"method": "GET", "path": "/r/\udced\udca0", "headers": headers, "state": {TENANT: "t"}},
+        6,
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+        vendor="verifypass",
+        operation=None,
+        status=404,
+        latency_ms=1.0,
+        request_body=b"",
+        request_size=0,
+        response_headers=[],
+        response_body=b"",
+        response_size=0,
+    )
+    record(journal, 3, "t")
+    journal.flush()
+    listed = journal.list()
+    assert [entry.path for entry in listed] == ["/r/3", "/r/??", "/r/1"]
+    assert json.loads(json.dumps(listed[1].to_dict()))["status"] == 404

@@ -299,7 +299,11 @@ class Journal:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if head_size > HEAD_LIMIT or len(headers) > HEADERS_LIMIT:
             headers = bounded_headers(headers)
-        path: str = scope["path"]
+        path: str = scope["path"][:PATH_LIMIT]
+        if not path.isascii():
+            # A lone surrogate (an ASGI server may decode a path with surrogateescape) cannot be
+            # encoded, and a batch that cannot be encoded would lose every entry flushed with it.
+            path = path.encode("utf-8", "replace").decode("utf-8")
         state: Mapping[str, Any] = scope["state"]
         number = 0
         if self._local is not None:
@@ -309,7 +313,7 @@ class Journal:
             number,
             at,
             scope["method"],
-            path if len(path) <= PATH_LIMIT else path[:PATH_LIMIT],
+            path,
             scope.get("query_string", b"")[:PATH_LIMIT],
             vendor,
             operation,
