@@ -56,35 +56,54 @@ class Checkpointer:
     readers or the writer; ``sqlite3`` lets go of the GIL while it runs). Only its start and
     its nudges happen on the caller's thread. A failed run (another connection's checkpoint
     running, a broken file) is left to the next: the writer's own checkpoint still bounds the
-    log. ``runs`` counts finished runs."""
+    log.
+
+    The log starts over only at a write that finds every frame copied, and a checkpoint
+    copies only the frames that were there when it began. Where a run takes longer than the
+    writer's next CHECKPOINT_EVERY commits (a slow disk's sync), runs follow each other with
+    no gap, the writer's own checkpoints find one running and give up, and the log would
+    grow for as long as the load lasts. So after a run that found the log at CHECKPOINT_PAGES
+    or more, the thread leaves the next nudge alone: the writer's next commit, with no run
+    in its way, copies the rest, and the write after it starts the log over.
+
+    ``nudges`` counts nudges, ``handled`` the nudges answered by a run or left alone,
+    ``left_to_writer`` those left alone."""
 
     def __init__(self, path: Path) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
         self._wake = threading.Event()
         self._stopping = False
         self._finished = threading.Condition()
-        self.runs = 0
+        self.nudges = self.handled = self.left_to_writer = 0
         self._thread = threading.Thread(target=self._run, name="passbox-sqlite-checkpointer", daemon=True)
         self._thread.start()
 
     def nudge(self) -> None:
+        self.nudges += 1
         self._wake.set()
 
-    def wait_for_run(self, after: int, timeout: float) -> bool:
-        """Wait until more than ``after`` runs have finished (tests watch the thread with it)."""
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until every nudge so far is handled (tests watch the thread with it)."""
         with self._finished:
-            return self._finished.wait_for(lambda: self.runs > after, timeout)
+            return self._finished.wait_for(lambda: self.handled == self.nudges, timeout)
 
     def _run(self) -> None:
+        leave_next = False
         while True:
             self._wake.wait()
             self._wake.clear()
+            seen = self.nudges  # a nudge from now on sets the event again
             if self._stopping:
                 break
-            with contextlib.suppress(sqlite3.Error):  # see the class docstring
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if leave_next:
+                leave_next = False
+                self.left_to_writer += 1
+            else:
+                with contextlib.suppress(sqlite3.Error):  # see the class docstring
+                    _busy, log, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    leave_next = log >= CHECKPOINT_PAGES
             with self._finished:
-                self.runs += 1
+                self.handled = seen
                 self._finished.notify_all()
         self._conn.close()
 
