@@ -85,11 +85,43 @@ def test_candidates_keep_the_order_of_the_table() -> None:
     def names(path: str) -> list[str]:
         return [route.name if isinstance(route, Route) else "mount" for route in index.candidates(path)]
 
-    # Its own routes, and those of its first segment with parameters, in order; never another
-    # path's routes without parameters ("special" is /api/things/special alone).
-    assert names("/api/things") == ["things-post", "thing", "things-get", "mount", "catch-all", "x-suffix"]
-    assert names("/api/mounted/items") == ["thing", "mount", "catch-all", "x-suffix"]
-    assert names("/elsewhere") == ["x-suffix"]
+    # Its own routes, and those with parameters whose literal part the path begins with, in
+    # order; never another path's routes without parameters ("special" is /api/things/special
+    # alone), nor a pattern it cannot match ("thing" needs /api/things/, "x-suffix" /x).
+    assert names("/api/things") == ["things-post", "things-get", "catch-all"]
+    assert names("/api/things/7") == ["thing", "catch-all"]
+    assert names("/api/mounted/items") == ["mount", "catch-all"]
+    assert names("/xy") == ["x-suffix"]
+    assert names("/elsewhere") == []
+
+
+def test_a_route_is_only_tried_on_paths_that_begin_with_its_literal_part() -> None:
+    tried: list[str | None] = []
+
+    class Counted(Route):
+        def matches(self, scope: Any) -> tuple[Match, Any]:
+            tried.append(self.name)
+            return super().matches(scope)
+
+    routes: list[BaseRoute] = [
+        Counted("/api/partner/requests/{request_id}", named, methods=["GET"], name="other-vendor"),
+        Counted("/api/partner/hooks/{hook_id}", named, methods=["GET"], name="other-vendor-hooks"),
+        Counted("/api/v2/token", named, methods=["POST"], name="token"),
+        Counted("/api/v2/reports/{report_id}", named, methods=["GET"], name="report"),
+    ]
+    router = Router(routes)
+    for method, path, route in [
+        ("POST", "/api/v2/token", "token"),  # a whole path
+        ("GET", "/api/v2/reports/7", "report"),  # a pattern
+        ("GET", "/api/partner/requests/7", "other-vendor"),
+    ]:
+        tried.clear()
+        found = router.full_match(scope_of(method, path))
+        assert found is not None and found[0].name == route
+        assert tried == [route]
+    tried.clear()
+    assert router.full_match(scope_of("GET", "/api/v3/none")) is None
+    assert tried == []
 
 
 def served(routes: list[BaseRoute]) -> httpx.AsyncClient:

@@ -61,14 +61,18 @@ def first_segment(path: str) -> str:
 
 
 class RouteIndex:
-    """Which routes may match a path, in their order."""
+    """Which routes may match a path, in their order: a route can only match paths that begin
+    with its literal part, so any other is never tried (on the token path, with both vendors
+    under ``/api``, that was three patterns of the other vendor's tried first)."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         exact: dict[str, list[int]] = {}
         segmented: dict[str, list[int]] = {}
         anywhere: list[int] = []  # routes whose literal part ends inside the first segment
+        literals: list[str] = []
         for n, route in enumerate(routes):
             paths, literal = route.literal() if isinstance(route, Route) else literal_part(route)
+            literals.append(literal)
             for path in paths:
                 exact.setdefault(path, []).append(n)
             if paths:
@@ -78,20 +82,33 @@ class RouteIndex:
             else:
                 anywhere.append(n)
 
-        def ordered(numbers: list[int]) -> tuple[BaseRoute, ...]:
-            return tuple(routes[n] for n in sorted(set(numbers)))
+        def ordered(numbers: list[int]) -> tuple[tuple[str, BaseRoute], ...]:
+            return tuple((literals[n], routes[n]) for n in sorted(set(numbers)))
+
+        def starting(path: str, pairs: tuple[tuple[str, BaseRoute], ...]) -> tuple[BaseRoute, ...]:
+            return tuple(route for literal, route in pairs if path.startswith(literal))
 
         self.size = len(routes)
         self._anywhere = ordered(anywhere)
         self._by_segment = {segment: ordered(ns + anywhere) for segment, ns in segmented.items()}
         self._by_path = {
-            path: ordered(ns + segmented.get(first_segment(path), []) + anywhere) for path, ns in exact.items()
+            path: starting(path, ordered(ns + segmented.get(first_segment(path), []) + anywhere))
+            for path, ns in exact.items()
         }
 
     def candidates(self, path: str) -> tuple[BaseRoute, ...]:
         found = self._by_path.get(path)
         if found is not None:
             return found
+        return tuple(route for literal, route in self.patterns(path) if path.startswith(literal))
+
+    def exact(self, path: str) -> tuple[BaseRoute, ...] | None:
+        """The candidates of a path some route has whole (already filtered), or None."""
+        return self._by_path.get(path)
+
+    def patterns(self, path: str) -> tuple[tuple[str, BaseRoute], ...]:
+        """For any other path: the routes that may match it, each with the literal part the
+        path must begin with (the caller checks, rather than build a tuple per request)."""
         return self._by_segment.get(first_segment(path), self._anywhere)
 
 
@@ -114,10 +131,19 @@ class Router(routing.Router):
         """The first route that matches the request fully (path and method), and its scope."""
         if self._index.size != len(self.routes):  # a route was added since
             self._index = RouteIndex(self.routes)
-        for route in self._index.candidates(get_route_path(scope)):
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                return route, child_scope
+        path = get_route_path(scope)
+        found = self._index.exact(path)
+        if found is not None:
+            for route in found:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    return route, child_scope
+            return None
+        for literal, route in self._index.patterns(path):
+            if path.startswith(literal):
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    return route, child_scope
         return None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
