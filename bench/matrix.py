@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from bench import wrk
-from bench.procs import NOISE, BenchError, CpuMeter, Req, Server, free_port, mib, tree_cpu_seconds
+from bench.procs import NOISE, BenchError, CpuMeter, Req, Server, cpu_seconds_by_process, cpu_split, free_port, mib
 from bench.servers import FAKE_BEARER, Context, Spec, check, load_request, passbox_bearer
 
 SETTLE = 0.5  # seconds between the first 2xx and the idle RSS reading
@@ -25,6 +25,7 @@ class Row:
     peak_kib: int = 0
     other_cores: float = 0.0  # CPU other processes on the machine used during the measured run
     cpu_us: float | None = None  # the server's own CPU time per request in the measured run
+    split: str = "-"  # how that CPU divided among the server's processes (procs.cpu_split)
     attempt: int = 1  # which attempt was kept (a later attempt of create met the state earlier ones left)
     note: str = ""
 
@@ -66,14 +67,14 @@ def run(
 
 def measure(
     ctx: Context, server: Server, req: Req, params: wrk.Params, retries: int
-) -> tuple[wrk.Result, float, int, float]:
+) -> tuple[wrk.Result, float, int, float, str]:
     """Warm up and measure; again (at most retries times) when other processes used the CPU meanwhile.
 
     Keeps the attempt with the least outside CPU. (A repeated create load adds its requests to the state.)
     Also returns the server's own CPU µs per request: time the host steals is not in it, so it moves
-    less between runs than req/s does.
+    less between runs than req/s does, and how that CPU divided among its processes.
     """
-    best: tuple[wrk.Result, float, int, float] | None = None
+    best: tuple[wrk.Result, float, int, float, str] | None = None
     other = 0.0
     for attempt in range(retries + 1):
         if attempt:
@@ -81,12 +82,13 @@ def measure(
             ctx.quiet(server.name)
         wrk.warm_up(server.port, req, params)
         meter = CpuMeter(server.pid, ctx.postgres_pid())
-        cpu_before = tree_cpu_seconds([server.pid])
+        cpu_before = cpu_seconds_by_process([server.pid])
         result = wrk.run(server.port, wrk.static_script(req), params.duration, params, path=req.path)
-        cpu_us = (tree_cpu_seconds([server.pid]) - cpu_before) * 1e6 / max(result.requests, 1)
+        cpu_after = cpu_seconds_by_process([server.pid])
+        cpu_us = (sum(cpu_after.values()) - sum(cpu_before.values())) * 1e6 / max(result.requests, 1)
         other = meter.other_cores()
         if best is None or other < best[1]:
-            best = (result, other, attempt + 1, cpu_us)
+            best = (result, other, attempt + 1, cpu_us, cpu_split(cpu_before, cpu_after))
         if other < NOISE:
             break
     assert best is not None
@@ -127,7 +129,7 @@ def run_server(
         for load in loads:
             req = load_request(load, bearer)
             check(spec.name, load, port, req)
-            result, other, attempt, cpu_us = measure(ctx, server, req, params, retries)
+            result, other, attempt, cpu_us, split = measure(ctx, server, req, params, retries)
             if server.proc is not None and server.proc.poll() is not None:
                 raise BenchError(f"[{spec.name}] died during the {load} load\n{server.tail()}")
             row = Row(
@@ -141,12 +143,14 @@ def run_server(
                 other_cores=other,
                 attempt=attempt,
                 cpu_us=cpu_us,
+                split=split,
             )
             rows.append(row)
             bad = f", {result.non2xx} non-2xx, {result.socket_errors} socket errors" if _errors(result) else ""
             log(
                 f"[{spec.name}] {load}: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, "
                 f"p99 {result.p99_ms:.2f} ms{bad}; other processes used {other:.2f} cores"
+                + ("" if split == "-" else f"; CPU split between its processes {split}")
             )
             if _errors(result):
                 log(f"[{spec.name}] WARNING: errors during {load}; server log tail:\n{server.tail(10)}")
@@ -166,14 +170,14 @@ def _ratio(value: float | None, base: float | None) -> str:
 def table(rows: list[Row]) -> str:
     floor = {row.load: row for row in rows if row.server == "floor" and row.result is not None}
     head = (
-        "| server | load | req/s | req/s ÷ floor | p50 ms | p99 ms | p99 ÷ floor | CPU µs/req | cold start ms "
-        "| cold ÷ floor | RSS MiB idle → after (peak) | non-2xx | sock err | other CPU |"
+        "| server | load | req/s | req/s ÷ floor | p50 ms | p99 ms | p99 ÷ floor | CPU µs/req | CPU split % "
+        "| cold start ms | cold ÷ floor | RSS MiB idle → after (peak) | non-2xx | sock err | other CPU |"
     )
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         res = row.result
         if res is None:
-            lines.append(f"| {row.server} | {row.load} | {row.note} | | | | | | | | | | | |")
+            lines.append(f"| {row.server} | {row.load} | {row.note} | | | | | | | | | | | | |")
             continue
         base = floor.get(row.load)
         base_res = base.result if base else None
@@ -186,6 +190,7 @@ def table(rows: list[Row]) -> str:
             f"{res.p99_ms:.2f}",
             _ratio(res.p99_ms, base_res.p99_ms if base_res else None),
             "-" if row.cpu_us is None else f"{row.cpu_us:.0f}",
+            row.split,
             f"{row.cold_ms:.0f}",
             _ratio(row.cold_ms, base.cold_ms if base else None),
             f"{mib(row.idle_kib):.0f} → {mib(row.after_kib):.0f} ({mib(row.peak_kib):.0f})",

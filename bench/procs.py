@@ -244,17 +244,38 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / _TICK
 
 
-def tree_cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds (user + system) the process trees of ``pids`` have used so far."""
-    total = 0.0
+def cpu_seconds_by_process(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each process in the trees of ``pids`` has used so far."""
+    seconds: dict[int, float] = {}
     for root in pids:
         for p in tree(root):
             try:
                 after = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += (int(after[11]) + int(after[12])) / _TICK  # utime, stime
-    return total
+            seconds[p] = (int(after[11]) + int(after[12])) / _TICK  # utime, stime
+    return seconds
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the process trees of ``pids`` have used so far."""
+    return sum(cpu_seconds_by_process(pids).values())
+
+
+def cpu_split(before: dict[int, float], after: dict[int, float]) -> str:
+    """How the CPU a server's processes used between two readings divides among them, largest
+    share first, in percent ("55/45"), counting processes with 5% or more (a worker
+    supervisor uses next to none); "-" for a server that did its work in one process.
+
+    With ``--workers 2`` the kernel hands each new connection to whichever worker accepts it
+    first, so wrk's 8 connections may split 4/4 one run and 6/2 the next, and req/s with them:
+    this column says which run was which."""
+    used = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    total = sum(used.values())
+    if total <= 0:
+        return "-"
+    shares = sorted((round(100 * used[pid] / total) for pid in used if used[pid] >= 0.05 * total), reverse=True)
+    return "-" if len(shares) < 2 else "/".join(str(share) for share in shares)
 
 
 def _own_seconds() -> float:
