@@ -263,19 +263,18 @@ def tree_cpu_seconds(pids: list[int]) -> float:
 
 
 def cpu_split(before: dict[int, float], after: dict[int, float]) -> str:
-    """How the CPU a server's processes used between two readings divides among them, largest
-    share first, in percent ("55/45"), counting processes with 5% or more (a worker
-    supervisor uses next to none); "-" for a server that did its work in one process.
+    """How the CPU a server's processes used between two readings divides between the two
+    that used the most, in percent ("55/45", or "100/0" when one did all the work); "-" for a
+    server of one process. (A worker supervisor and a resource tracker use next to none.)
 
     With ``--workers 2`` the kernel hands each new connection to whichever worker accepts it
-    first, so wrk's 8 connections may split 4/4 one run and 6/2 the next, and req/s with them:
+    first, so wrk's 8 connections may split 4/4 one run and 8/0 the next, and req/s with them:
     this column says which run was which."""
-    used = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
-    total = sum(used.values())
-    if total <= 0:
+    used = sorted((seconds - before.get(pid, 0.0) for pid, seconds in after.items()), reverse=True)
+    total = sum(used)
+    if len(used) < 2 or total <= 0:
         return "-"
-    shares = sorted((round(100 * used[pid] / total) for pid in used if used[pid] >= 0.05 * total), reverse=True)
-    return "-" if len(shares) < 2 else "/".join(str(share) for share in shares)
+    return f"{round(100 * used[0] / total)}/{round(100 * used[1] / total)}"
 
 
 def _own_seconds() -> float:
