@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from starlette import routing
@@ -96,20 +96,12 @@ class RouteIndex:
             for path, ns in exact.items()
         }
 
-    def candidates(self, path: str) -> tuple[BaseRoute, ...]:
+    def candidates(self, path: str) -> Iterable[BaseRoute]:
         found = self._by_path.get(path)
         if found is not None:
-            return found
-        return tuple(route for literal, route in self.patterns(path) if path.startswith(literal))
-
-    def exact(self, path: str) -> tuple[BaseRoute, ...] | None:
-        """The candidates of a path some route has whole (already filtered), or None."""
-        return self._by_path.get(path)
-
-    def patterns(self, path: str) -> tuple[tuple[str, BaseRoute], ...]:
-        """For any other path: the routes that may match it, each with the literal part the
-        path must begin with (the caller checks, rather than build a tuple per request)."""
-        return self._by_segment.get(first_segment(path), self._anywhere)
+            return found  # filtered when the index was built
+        pairs = self._by_segment.get(first_segment(path), self._anywhere)
+        return (route for literal, route in pairs if path.startswith(literal))
 
 
 def literal_part(route: BaseRoute) -> tuple[tuple[str, ...], str]:
@@ -131,19 +123,10 @@ class Router(routing.Router):
         """The first route that matches the request fully (path and method), and its scope."""
         if self._index.size != len(self.routes):  # a route was added since
             self._index = RouteIndex(self.routes)
-        path = get_route_path(scope)
-        found = self._index.exact(path)
-        if found is not None:
-            for route in found:
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    return route, child_scope
-            return None
-        for literal, route in self._index.patterns(path):
-            if path.startswith(literal):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    return route, child_scope
+        for route in self._index.candidates(get_route_path(scope)):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
         return None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
