@@ -18,9 +18,18 @@ STORE_FIXTURES = frozenset({"postgres_server", "store_url", "shared_store_url"})
 STORE_WORDS = ("sqlite", "postgres")
 
 
-def is_store_test(nodeid: str, fixturenames: Iterable[str]) -> bool:
-    """A test of a SQL store: it uses a store fixture, or its module or name says SQLite or PostgreSQL."""
-    return bool(STORE_FIXTURES.intersection(fixturenames)) or any(word in nodeid.lower() for word in STORE_WORDS)
+STORE_CLASSES = ("SQLiteStore", "PostgresStore")
+
+
+def is_store_test(nodeid: str, fixturenames: Iterable[str], module_names: Iterable[str] = ()) -> bool:
+    """A test of a SQL store: it uses a store fixture, its module or name says SQLite or
+    PostgreSQL, or its module uses a SQL store class itself (tests/core/test_store.py's
+    checkpointer tests open ``SQLiteStore`` on a temporary file and name neither)."""
+    return (
+        bool(STORE_FIXTURES.intersection(fixturenames))
+        or any(word in nodeid.lower() for word in STORE_WORDS)
+        or any(name in STORE_CLASSES for name in module_names)
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -29,7 +38,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if not report.skipped or hasattr(report, "wasxfail") or os.environ.get("PASSBOX_REQUIRE_POSTGRES") != "1":
         return
-    if is_store_test(item.nodeid, getattr(item, "fixturenames", ())):
+    module = getattr(item, "module", None)
+    if is_store_test(item.nodeid, getattr(item, "fixturenames", ()), vars(module) if module is not None else ()):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"a store test skipped where CI requires every store (PASSBOX_REQUIRE_POSTGRES=1): {reason}"

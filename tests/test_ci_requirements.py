@@ -49,6 +49,16 @@ def test_postgres_known_bug():
 """
 
 
+# A module that opens a SQL store itself, in a test whose name says nothing about stores.
+STORE_CLASS_SKIP = """
+import pytest
+from passbox.core.store.sqlite import SQLiteStore
+
+def test_the_log_starts_over(tmp_path):
+    pytest.skip("no disk")
+"""
+
+
 @pytest.mark.parametrize("required", [True, False])
 def test_a_skipped_store_test_fails_where_ci_requires_the_stores(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, required: bool
@@ -58,13 +68,14 @@ def test_a_skipped_store_test_fails_where_ci_requires_the_stores(
     else:
         monkeypatch.delenv("PASSBOX_REQUIRE_POSTGRES", raising=False)
     pytester.makeconftest("from tests.store_skips import pytest_runtest_makereport  # noqa: F401\n")
-    pytester.makepyfile(test_stores=STORE_SKIPS)
+    pytester.makepyfile(test_stores=STORE_SKIPS, test_uses_a_store_class=STORE_CLASS_SKIP)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:asyncio", "-rA")
     if required:
-        # Store tests skipped in the test (both cases of the store fixture) fail, and one
+        # Store tests skipped in the test (both cases of the store fixture, and the one whose
+        # module opens a SQLiteStore) fail, and one
         # skipped by a marker errors in its setup; a skip elsewhere and an expected failure
         # stay as they are.
-        result.assert_outcomes(failed=2, errors=1, skipped=1, xfailed=1)
+        result.assert_outcomes(failed=3, errors=1, skipped=1, xfailed=1)
         result.stdout.fnmatch_lines(["*a store test skipped where CI requires every store*no server*"])
     else:
-        result.assert_outcomes(skipped=4, xfailed=1)
+        result.assert_outcomes(skipped=5, xfailed=1)
