@@ -513,6 +513,63 @@ async def test_concurrent_tasks_share_one_commit_and_each_waits_for_it(grouped: 
     assert seen == [8] * 8  # the eight units of one turn were one commit
 
 
+async def test_a_request_cancelled_while_it_waits_for_the_commit_cancels_only_its_own_wait(
+    grouped: tuple[Store, Store],
+) -> None:
+    import asyncio
+
+    store, reader = grouped
+
+    async def request(n: int) -> int:
+        store.put(OTHER, "t", f"k{n}", str(n))
+        await store.durable()
+        return reader.count(OTHER, "t")
+
+    tasks = [asyncio.create_task(request(n)) for n in range(3)]
+    await asyncio.sleep(0)  # one turn: the three wrote and wait; the group's commit comes next
+    assert reader.count(OTHER, "t") == 0 and not any(task.done() for task in tasks)
+    tasks[1].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert done[0] == 3 and done[2] == 3  # the others were answered by the commit
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert reader.get(OTHER, "t", "k1") == "1"  # only the wait was cancelled, not the write
+    store.put(OTHER, "t", "later", "x")  # the next group is not affected
+    await store.durable()
+    assert reader.get(OTHER, "t", "later") == "x"
+
+
+async def test_when_a_group_cannot_commit_every_request_in_it_gets_the_error(
+    grouped: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    store, reader = grouped
+
+    def commit_fails() -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(store, "_commit", commit_fails)
+
+    async def request(n: int) -> None:
+        store.put(OTHER, "t", f"k{n}", str(n))
+        await store.durable()
+
+    async def late_request() -> None:
+        store.put(OTHER, "t", "late", "x")
+        await asyncio.sleep(0)  # the group fails before this request asks whether it committed
+        await store.durable()
+
+    failed = await asyncio.gather(late_request(), *(request(n) for n in range(3)), return_exceptions=True)
+    assert [type(error) for error in failed] == [StoreError] * 4
+    assert all("could not commit: disk I/O error" in str(error) for error in failed)
+    monkeypatch.undo()
+    assert reader.count(OTHER, "t") == 0  # the group was rolled back
+    assert store.get(OTHER, "t", "k0") is None
+    store.put(OTHER, "t", "after", "y")
+    await store.durable()
+    assert reader.get(OTHER, "t", "after") == "y"
+
+
 def test_outside_an_event_loop_every_unit_commits_at_once(grouped: tuple[Store, Store]) -> None:
     store, reader = grouped
     store.put(OTHER, "t", "k", "now")

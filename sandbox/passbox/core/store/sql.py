@@ -51,6 +51,31 @@ def schema(seq_column: str, blob: str) -> list[str]:
     ]
 
 
+class _Group:
+    """One group commit: its write transaction is open until the loop's next turn; requests
+    whose units of work are in it wait for the commit, each on a future of its own (so a
+    request cancelled while it waits cancels nothing but its own wait)."""
+
+    __slots__ = ("committed", "error", "loop", "waiters")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.committed = False
+        self.error: str | None = None  # why the commit failed
+        self.waiters: list[asyncio.Future[None]] = []
+
+    def finish(self, error: str | None) -> None:
+        self.committed, self.error = True, error
+        for waiter in self.waiters:
+            if waiter.done():  # its request was cancelled
+                continue
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(StoreError(error))
+        self.waiters.clear()
+
+
 class SQLStore:
     """The statements; subclasses provide ``_connect`` and the transaction verbs."""
 
@@ -71,9 +96,9 @@ class SQLStore:
         # has committed since (SQLite); emptied by this connection's own settings writes and
         # by every rollback, so it never holds a value that was not committed.
         self._settings_cache: tuple[Any, tuple[tuple[Kind[Any], str], ...], list[Any]] | None = None
-        self._group: asyncio.Future[None] | None = None
+        self._group: _Group | None = None
         # The group the current task's last unit of work joined (for durable()).
-        self._pending: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.ContextVar(
+        self._pending: contextvars.ContextVar[_Group | None] = contextvars.ContextVar(
             f"passbox-store-{id(self)}", default=None
         )
 
@@ -160,7 +185,7 @@ class SQLStore:
     # group's commit. Outside an event loop (start-up, the CLI, threads) every unit of work
     # commits on its own, as before.
 
-    def _join_group(self) -> asyncio.Future[None] | None:
+    def _join_group(self) -> _Group | None:
         """The open group on this thread's running loop (opening one), or None outside a loop."""
         if not self.group_commit:
             return None
@@ -172,8 +197,7 @@ class SQLStore:
             return self._group
         self._begin()
         self._lock.acquire()  # held by the loop's thread until the group commits
-        group: asyncio.Future[None] = loop.create_future()
-        self._group = group
+        group = self._group = _Group(loop)
         loop.call_soon(self._commit_group)
         return group
 
@@ -181,27 +205,30 @@ class SQLStore:
         group, self._group = self._group, None
         if group is None:
             return
+        error = None
         try:
             self._commit()
         except BaseException as exc:
             self._settings_cache = None
             with contextlib.suppress(Exception):
                 self._rollback()
-            group.set_exception(StoreError(f"the store could not commit: {exc}"))
-            group.exception()  # retrieved here too: a group no request awaits must not warn
-        else:
-            group.set_result(None)
+            error = f"the store could not commit: {exc}"
         finally:
             self._lock.release()
+        group.finish(error)
 
     async def durable(self) -> None:
         """Wait until this task's units of work are committed (at once if they are)."""
         group = self._pending.get()
-        if group is not None:
-            self._pending.set(None)
-            if not group.done():
-                await asyncio.shield(group)
-            group.result()
+        if group is None:
+            return
+        self._pending.set(None)
+        if not group.committed:
+            waiter: asyncio.Future[None] = group.loop.create_future()
+            group.waiters.append(waiter)
+            await waiter
+        elif group.error is not None:
+            raise StoreError(group.error)
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -209,25 +236,26 @@ class SQLStore:
         with self.transaction():
             yield
 
-    @contextmanager
-    def _statement(self) -> Iterator[None]:
-        """One statement that writes: where a failed statement undoes itself and leaves the
-        transaction usable (SQLite), it joins an open group without a savepoint of its own."""
-        if not self.statement_atomic:
-            with self.transaction():
-                yield
-            return
-        with self._lock:
-            if self._depth:
-                yield
-                return
-            group = self._join_group()
-            if group is None:
-                with self.transaction():
-                    yield
-                return
-            yield
-            self._pending.set(group)
+    def _change(self, sql: str, params: Sequence[Any], *, rows: bool = False) -> Any:
+        """Run one statement that writes, in a transaction of its own when none is open; returns
+        its rows (``rows``) or its cursor. Where a failed statement undoes itself and leaves the
+        transaction usable (SQLite), it joins an open group without a savepoint of its own.
+        (A method, not a context manager: it runs for most requests, some several times.)"""
+        if self.statement_atomic:
+            with self._lock:
+                if self._depth:
+                    return self._fetch(sql, params, rows)
+                group = self._join_group()
+                if group is not None:
+                    result = self._fetch(sql, params, rows)
+                    self._pending.set(group)
+                    return result
+        with self.transaction():
+            return self._fetch(sql, params, rows)
+
+    def _fetch(self, sql: str, params: Sequence[Any], rows: bool) -> Any:
+        cursor = self._execute(self._sql(sql), params)
+        return cursor.fetchall() if rows else cursor  # consumed whole: RETURNING must finish
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -246,43 +274,40 @@ class SQLStore:
 
     def put(self, kind: Kind[T], tenant: str, key: str, value: T, *, retire_at: float | None = None) -> int:
         data = kind.encode(value)
-        with self._statement():
-            row = self._one(
-                """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
-                   ON CONFLICT (kind, key, tenant) DO UPDATE SET version = passbox_records.version + 1,
-                   retire_at = excluded.retire_at, data = excluded.data RETURNING version""",
-                (kind.name, tenant, key, retire_at, data),
-            )
+        row = self._change(
+            """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
+               ON CONFLICT (kind, key, tenant) DO UPDATE SET version = passbox_records.version + 1,
+               retire_at = excluded.retire_at, data = excluded.data RETURNING version""",
+            (kind.name, tenant, key, retire_at, data),
+            rows=True,
+        )[0]
         return int(row[0])
 
     def insert(self, kind: Kind[T], tenant: str, key: str, value: T, *, retire_at: float | None = None) -> bool:
         data = kind.encode(value)
-        with self._statement():
-            cursor = self._run(
-                """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
-                   ON CONFLICT (kind, key, tenant) DO NOTHING""",
-                (kind.name, tenant, key, retire_at, data),
-            )
-            return bool(cursor.rowcount == 1)
+        cursor = self._change(
+            """INSERT INTO passbox_records (kind, tenant, key, version, retire_at, data) VALUES (?, ?, ?, 1, ?, ?)
+               ON CONFLICT (kind, key, tenant) DO NOTHING""",
+            (kind.name, tenant, key, retire_at, data),
+        )
+        return bool(cursor.rowcount == 1)
 
     def cas(
         self, kind: Kind[T], tenant: str, key: str, value: T, version: int, *, retire_at: float | None = None
     ) -> bool:
         data = kind.encode(value)
-        with self._statement():
-            cursor = self._run(
-                """UPDATE passbox_records SET data = ?, version = version + 1, retire_at = ?
-                   WHERE kind = ? AND tenant = ? AND key = ? AND version = ?""",
-                (data, retire_at, kind.name, tenant, key, version),
-            )
-            return bool(cursor.rowcount == 1)
+        cursor = self._change(
+            """UPDATE passbox_records SET data = ?, version = version + 1, retire_at = ?
+               WHERE kind = ? AND tenant = ? AND key = ? AND version = ?""",
+            (data, retire_at, kind.name, tenant, key, version),
+        )
+        return bool(cursor.rowcount == 1)
 
     def delete(self, kind: Kind[T], tenant: str, key: str) -> bool:
-        with self._statement():
-            cursor = self._run(
-                "DELETE FROM passbox_records WHERE kind = ? AND tenant = ? AND key = ?", (kind.name, tenant, key)
-            )
-            return bool(cursor.rowcount)
+        cursor = self._change(
+            "DELETE FROM passbox_records WHERE kind = ? AND tenant = ? AND key = ?", (kind.name, tenant, key)
+        )
+        return bool(cursor.rowcount)
 
     @staticmethod
     def _window(newest_first: bool, limit: int | None, offset: int) -> tuple[str, tuple[Any, ...]]:
@@ -337,12 +362,12 @@ class SQLStore:
     # -- counters and settings -------------------------------------------------------------------
 
     def incr(self, name: str, by: int = 1) -> int:
-        with self._statement():
-            row = self._one(
-                """INSERT INTO passbox_counters (name, value) VALUES (?, ?)
-                   ON CONFLICT (name) DO UPDATE SET value = passbox_counters.value + excluded.value RETURNING value""",
-                (name, by),
-            )
+        row = self._change(
+            """INSERT INTO passbox_counters (name, value) VALUES (?, ?)
+               ON CONFLICT (name) DO UPDATE SET value = passbox_counters.value + excluded.value RETURNING value""",
+            (name, by),
+            rows=True,
+        )[0]
         return int(row[0])
 
     def counter(self, name: str) -> int:
@@ -362,17 +387,16 @@ class SQLStore:
     def set_setting(self, kind: Kind[T], name: str, value: T) -> None:
         data = kind.encode(value)
         self._settings_cache = None
-        with self._statement():
-            self._run(
-                """INSERT INTO passbox_settings (name, data) VALUES (?, ?)
-                   ON CONFLICT (name) DO UPDATE SET data = excluded.data""",
-                (name, data),
-            )
+        self._change(
+            """INSERT INTO passbox_settings (name, data) VALUES (?, ?)
+               ON CONFLICT (name) DO UPDATE SET data = excluded.data""",
+            (name, data),
+        )
 
     def insert_setting(self, kind: Kind[T], name: str, value: T) -> T:
         data = kind.encode(value)
         self._settings_cache = None
-        with self._statement():
+        with self.transaction():
             self._run(
                 "INSERT INTO passbox_settings (name, data) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, data)
             )
@@ -383,19 +407,17 @@ class SQLStore:
     # -- timers ----------------------------------------------------------------------------------
 
     def schedule(self, tenant: str, key: str, due: float, job: str, payload: str = "") -> None:
-        with self._statement():
-            self._run(
-                """INSERT INTO passbox_timers (tenant, key, due, job, payload, claim) VALUES (?, ?, ?, ?, ?, 0)
-                   ON CONFLICT (tenant, key) DO UPDATE SET due = excluded.due, job = excluded.job,
-                   payload = excluded.payload, claim = passbox_timers.claim + 1, lease_until = NULL,
-                   lease_owner = NULL""",
-                (tenant, key, due, job, payload),
-            )
+        self._change(
+            """INSERT INTO passbox_timers (tenant, key, due, job, payload, claim) VALUES (?, ?, ?, ?, ?, 0)
+               ON CONFLICT (tenant, key) DO UPDATE SET due = excluded.due, job = excluded.job,
+               payload = excluded.payload, claim = passbox_timers.claim + 1, lease_until = NULL,
+               lease_owner = NULL""",
+            (tenant, key, due, job, payload),
+        )
 
     def cancel(self, tenant: str, key: str) -> bool:
-        with self._statement():
-            cursor = self._run("DELETE FROM passbox_timers WHERE tenant = ? AND key = ?", (tenant, key))
-            return bool(cursor.rowcount)
+        cursor = self._change("DELETE FROM passbox_timers WHERE tenant = ? AND key = ?", (tenant, key))
+        return bool(cursor.rowcount)
 
     @staticmethod
     def _timer(row: Any) -> Timer:
@@ -421,24 +443,23 @@ class SQLStore:
         return None if row is None or row[0] is None else float(row[0])
 
     def claim_due(self, now: float, wall: float, lease: float, owner: str, limit: int = 100) -> list[Timer]:
-        with self._statement():
-            rows = self._all(  # the only interpolation is the backend's constant lock clause
-                f"""UPDATE passbox_timers SET claim = claim + 1, lease_until = ?, lease_owner = ?
-                    WHERE (tenant, key) IN (SELECT tenant, key FROM passbox_timers
-                        WHERE due <= ? AND (lease_until IS NULL OR lease_until <= ?)
-                        ORDER BY due, seq LIMIT ?{self.claim_suffix})
-                    RETURNING seq, tenant, key, due, job, payload, claim""",  # noqa: S608
-                (wall + lease, owner, now, wall, limit),
-            )
+        rows = self._change(  # the only interpolation is the backend's constant lock clause
+            f"""UPDATE passbox_timers SET claim = claim + 1, lease_until = ?, lease_owner = ?
+                WHERE (tenant, key) IN (SELECT tenant, key FROM passbox_timers
+                    WHERE due <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                    ORDER BY due, seq LIMIT ?{self.claim_suffix})
+                RETURNING seq, tenant, key, due, job, payload, claim""",  # noqa: S608
+            (wall + lease, owner, now, wall, limit),
+            rows=True,
+        )
         return [self._timer(row[1:]) for row in sorted(rows, key=lambda row: (float(row[3]), row[0]))]
 
     def finish(self, timer: Timer) -> bool:
-        with self._statement():
-            cursor = self._run(
-                "DELETE FROM passbox_timers WHERE tenant = ? AND key = ? AND claim = ?",
-                (timer.tenant, timer.key, timer.claim),
-            )
-            return bool(cursor.rowcount)
+        cursor = self._change(
+            "DELETE FROM passbox_timers WHERE tenant = ? AND key = ? AND claim = ?",
+            (timer.tenant, timer.key, timer.claim),
+        )
+        return bool(cursor.rowcount)
 
     # -- upkeep ----------------------------------------------------------------------------------
 

@@ -201,6 +201,10 @@ class SQLiteStore(SQLStore):
         self._conn.execute("ROLLBACK")
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if self._depth:  # in our write transaction: we hold the lock already
+        try:
             return self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            # In our write transaction we hold the lock already: nothing to wait for.
+            if self._depth or exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
         return self._retry(lambda: self._conn.execute(sql, params))
