@@ -570,6 +570,36 @@ async def test_when_a_group_cannot_commit_every_request_in_it_gets_the_error(
     assert reader.get(OTHER, "t", "after") == "y"
 
 
+async def test_in_an_open_group_sqlite_reads_the_settings_version_once(tmp_path: Path) -> None:
+    """The edge reads the shared settings on every request: SQLite asks PRAGMA data_version
+    whether another connection committed. While a group's write transaction is open nobody else
+    can commit, so once asked in it, it need not ask again until the group commits."""
+    path = tmp_path / "settings.db"
+    store = SQLiteStore(path, group_commit=True)
+    await store.durable()  # its schema, written in a group on this loop
+    other = SQLiteStore(path)
+    asked: list[str] = []
+    store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
+    other.set_setting(COUNTS, "n", 1)
+    assert store.get_settings(SETTINGS) == [None, 1]
+    other.set_setting(COUNTS, "n", 2)  # after that check, before the group begins
+    store.incr("ids")  # begins a group: its write transaction holds the lock
+    assert [store.get_settings(SETTINGS) for _ in range(3)] == [[None, 2]] * 3
+    assert len(asked) == 2  # once before the group, once in it
+    store.set_setting(OTHER, "s", "mine")  # this connection's own write is seen at once
+    assert store.get_settings(SETTINGS) == ["mine", 2]
+    await store.durable()
+    other.set_setting(COUNTS, "n", 3)  # the group committed: others may write again
+    assert store.get_settings(SETTINGS) == ["mine", 3]
+    store.incr("ids")  # a new group asks again
+    assert store.get_settings(SETTINGS) == ["mine", 3]
+    assert store.get_settings(SETTINGS) == ["mine", 3]
+    await store.durable()
+    assert len(asked) == 5
+    store.close()
+    other.close()
+
+
 def test_outside_an_event_loop_every_unit_commits_at_once(grouped: tuple[Store, Store]) -> None:
     store, reader = grouped
     store.put(OTHER, "t", "k", "now")

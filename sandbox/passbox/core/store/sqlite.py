@@ -122,6 +122,10 @@ class SQLiteStore(SQLStore):
         self.path = Path(path)
         self._checkpointer: Checkpointer | None = None  # started by the CHECKPOINT_EVERY-th group commit
         self._group_commits = 0
+        # The open group during which the settings cache was last found current: the group's
+        # write transaction began before, so until it commits (a new group is another object)
+        # the settings can change only by this connection's own writes, which empty the cache.
+        self._settings_checked: object = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -162,8 +166,14 @@ class SQLiteStore(SQLStore):
         That is one cheap pragma instead of a query and its decoding."""
         key = tuple(wanted)
         with self._lock:
-            version = self._execute("PRAGMA data_version").fetchone()[0]  # busy retried, as every read
             cached = self._settings_cache
+            group = self._group
+            if group is not None and self._settings_checked is group and cached is not None and cached[1] == key:
+                # Checked since this group's write transaction began: while it holds the write
+                # lock, no other connection can commit (see _settings_checked).
+                return list(cached[2])
+            version = self._execute("PRAGMA data_version").fetchone()[0]  # busy retried, as every read
+            self._settings_checked = group
             if cached is not None and cached[0] == version and cached[1] == key:
                 return list(cached[2])
             values = super().get_settings(key)
