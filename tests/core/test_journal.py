@@ -55,6 +55,36 @@ def test_entries_are_kept_newest_first_across_tenants_and_workers(stores: tuple[
     assert '"token":"[redacted]"' in newest.to_dict()["response_body"]
 
 
+def test_a_shared_store_never_receives_a_secret_headers_value(stores: tuple[Store, Store]) -> None:
+    """A bearer token or API key would otherwise sit in the database file (and its log) that
+    every replica reads; the memory store keeps requests as sent and redacts when read."""
+    journal = Journal(stores[0], 100)
+    headers = [(b"Authorization", b"Bearer eyJ.secret.sig"), (b"x-vfyps-key", b"vp-secret"), (b"x-n", b"1")]
+    journal.record(
+        {"method": "GET", "path": "/r/1", "headers": headers, "state": {TENANT: "t"}},
+        sum(len(name) + len(value) for name, value in headers),
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+        vendor="seekpass",
+        operation="listWebhooks",
+        status=200,
+        latency_ms=1.0,
+        request_body=b"",
+        request_size=0,
+        response_headers=[],
+        response_body=b"[]",
+        response_size=2,
+    )
+    journal.flush()
+    [(_, stored)] = stores[1].scan(RAW_BATCHES)
+    assert b"secret" not in bytes(stored) and b"x-n" in bytes(stored)
+    assert headers[0] == (b"Authorization", b"Bearer eyJ.secret.sig")  # the request's own list is untouched
+    shown = Journal(stores[1], 100).list()[0].to_dict()["request_headers"]
+    assert shown == {"authorization": "[redacted]", "x-vfyps-key": "[redacted]", "x-n": "1"}
+    private = Journal(MemoryStore(), 100)
+    record(private, 2, "t")
+    assert private.list()[0].request_headers == [(b"key", b"secret"), (b"x-n", b"2")]
+
+
 def test_the_journal_holds_its_size_in_whole_batches(stores: tuple[Store, Store]) -> None:
     journal = Journal(stores[0], 100)
     for n in range(1000):
@@ -132,7 +162,7 @@ def test_batches_an_earlier_passbox_wrote_still_read_and_retire(stores: tuple[St
     [(_, head)] = stores[0].scan(BATCH_HEADS)
     assert (head.size, head.first_id) == (1, written.ids[0])
     assert [(entry.id, entry.path, entry.request_headers) for entry in journal.list()] == [
-        (written.ids[0], "/r/0", [(b"key", b"secret"), (b"x-n", b"0")])
+        (written.ids[0], "/r/0", [(b"key", b"[redacted]"), (b"x-n", b"0")])
     ]
     assert journal.list()[0].to_dict()["request_headers"] == {"key": "[redacted]", "x-n": "0"}
     for n in range(1, 4):
@@ -153,7 +183,7 @@ def test_requests_are_stored_as_recorded_in_messagepack_and_trimming_reads_only_
     assert set(stored) == {"ids", "records"} and len(stored["ids"]) == 5
     first = stored["records"][0]  # an array: the request as recorded, bytes as bytes (not base64)
     assert len(first) == len(Recorded.__struct_fields__)
-    assert first[Recorded.__struct_fields__.index("headers")] == [[b"key", b"secret"], [b"x-n", b"0"]]
+    assert first[Recorded.__struct_fields__.index("headers")] == [[b"key", b"[redacted]"], [b"x-n", b"0"]]
     assert first[Recorded.__struct_fields__.index("response_body")] == b'{"token":"abc"}'
     [(_, batch)] = stores[0].scan(BATCHES)
     [(_, head)] = stores[0].scan(BATCH_HEADS)

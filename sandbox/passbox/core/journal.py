@@ -2,7 +2,8 @@
 
 The edge (``passbox.core.edge``) records method, path, vendor, operation, tenant, status,
 latency, the headers and the first bytes of both bodies, as sent: redaction happens when an
-entry is read, not on the request path, and so does the rest of making an entry of it (a
+entry is read, not on the request path (except that a shared store never receives the values
+of secret headers: see ``without_secrets``), and so does the rest of making an entry of it (a
 ``Recorded`` is what the request gave, taken as it was). It holds at most ``size`` entries
 (0 turns it off), at most ``BODY_LIMIT`` bytes of each body and a bounded path and head, so
 memory stays flat however long the sandbox runs. Vendor routes name the tenant (and the edge
@@ -37,6 +38,8 @@ HEADER_VALUE_LIMIT = 256  # characters of each header value
 HEADERS_LIMIT = 40  # headers an entry keeps
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "key", "x-vfyps-key", "cookie", "set-cookie", "proxy-authorization"})
+_SECRET_HEADER_NAMES = frozenset(name.encode() for name in SECRET_HEADERS)
+_REDACTED_VALUE = REDACTED.encode()
 SECRET_FIELDS = frozenset({"client_secret", "secret", "access_token", "token", "api_key", "password", "key"})
 TENANT = "passbox_tenant"
 FAULT = "passbox_fault"
@@ -88,6 +91,15 @@ def bounded_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byt
     if any(len(name) > 64 or len(value) > HEADER_VALUE_LIMIT for name, value in kept):
         kept = [(name[:64], value[: HEADER_VALUE_LIMIT + 1]) for name, value in kept]
     return kept
+
+
+def without_secrets(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Headers as a shared store keeps them: a secret header's value (a bearer token, an API
+    key) never reaches a database file or another replica; nor does it cost the log and the
+    checkpoint its bytes (a SEEK Pass bearer token is most of a request's entry)."""
+    return [
+        (name, _REDACTED_VALUE) if name.lower() in _SECRET_HEADER_NAMES else (name, value) for name, value in headers
+    ]
 
 
 def redact_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -299,6 +311,8 @@ class Journal:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if head_size > HEAD_LIMIT or len(headers) > HEADERS_LIMIT:
             headers = bounded_headers(headers)
+        if self._local is None:
+            headers = without_secrets(headers)
         path: str = scope["path"][:PATH_LIMIT]
         if not path.isascii():
             # A lone surrogate (an ASGI server may decode a path with surrogateescape) cannot be
