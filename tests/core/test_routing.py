@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Mount
 
 from passbox.app import create_app
@@ -167,6 +169,38 @@ async def test_what_no_route_serves_is_answered_as_starlette_answers_it() -> Non
             ), (method, path)
         assert (await ours.patch("/api/things")).status_code == 405
         assert (await ours.get("/docs")).status_code == 307
+
+
+async def test_a_route_sends_every_kind_of_response_as_starlette_would() -> None:
+    """Plain responses are sent by the route itself; others (a background task, a stream, a
+    subclass that sends its own way) through their own ``__call__``."""
+    ran: list[str] = []
+
+    async def plain(request: Request) -> Response:
+        return JSONResponse({"a": 1}, status_code=201, headers={"x-k": "v"})
+
+    async def with_background(request: Request) -> Response:
+        return Response("later", background=BackgroundTask(ran.append, "background"))
+
+    async def streamed(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"one,"
+            yield b"two"
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    routes: list[BaseRoute] = [
+        Route("/plain", plain, methods=["GET"]),
+        Route("/background", with_background, methods=["GET"]),
+        Route("/streamed", streamed, methods=["GET"]),
+    ]
+    async with served(routes) as client:
+        response = await client.get("/plain")
+        assert (response.status_code, response.json(), response.headers["x-k"]) == (201, {"a": 1}, "v")
+        assert response.headers["content-length"] == "7"
+        assert (await client.get("/background")).text == "later"
+        assert ran == ["background"]
+        assert (await client.get("/streamed")).text == "one,two"
 
 
 async def test_a_route_added_later_is_found() -> None:

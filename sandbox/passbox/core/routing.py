@@ -1,7 +1,8 @@
 """Routes and a router: Starlette's, with less work on every request.
 
 - ``Route`` calls its endpoint and sends the response it returns, nothing more (its
-  ``handle`` does, so that is one coroutine less too). Starlette's route also wraps each call
+  ``handle`` does, so that is one coroutine less too; a plain response's two messages are
+  sent by it directly, one more). Starlette's route also wraps each call
   in its own exception handling (a closure, a Request for the
   handlers, a send wrapper), which the edge (``passbox.core.edge``) does once for the whole
   app: errors raised here go up to it and are answered by the app's handlers there.
@@ -51,6 +52,11 @@ class Route(routing.Route):
             await super().handle(scope, receive, send)  # Starlette's 405, with the methods allowed
             return
         response = await self._endpoint(Request(scope, receive, send))
+        if type(response).__call__ is Response.__call__ and response.background is None:
+            # What Response.__call__ sends, without its coroutine (most responses).
+            await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+            await send({"type": "http.response.body", "body": response.body})
+            return
         await response(scope, receive, send)
 
 

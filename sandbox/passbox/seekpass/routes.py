@@ -55,7 +55,7 @@ class JsonRoute(Route):
 
 def backend_of(request: Request) -> SeekPassBackend:
     """The SEEK Pass backend of the app serving this request."""
-    backend: SeekPassBackend = request.app.state.seekpass
+    backend: SeekPassBackend = request.app.state["seekpass"]  # as .seekpass, without a failed lookup first
     return backend
 
 

@@ -18,7 +18,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def backend_of(request: Request) -> VerifyPassBackend:
-    backend: VerifyPassBackend = request.app.state.verifypass
+    backend: VerifyPassBackend = request.app.state["verifypass"]  # as .verifypass, without a failed lookup first
     return backend
 
 
