@@ -241,21 +241,18 @@ class SQLStore:
         its rows (``rows``) or its cursor. Where a failed statement undoes itself and leaves the
         transaction usable (SQLite), it joins an open group without a savepoint of its own.
         (A method, not a context manager: it runs for most requests, some several times.)"""
+        run = self._all if rows else self._run  # consumed whole with rows: RETURNING must finish
         if self.statement_atomic:
             with self._lock:
                 if self._depth:
-                    return self._fetch(sql, params, rows)
+                    return run(sql, params)
                 group = self._join_group()
                 if group is not None:
-                    result = self._fetch(sql, params, rows)
+                    result = run(sql, params)
                     self._pending.set(group)
                     return result
         with self.transaction():
-            return self._fetch(sql, params, rows)
-
-    def _fetch(self, sql: str, params: Sequence[Any], rows: bool) -> Any:
-        cursor = self._execute(self._sql(sql), params)
-        return cursor.fetchall() if rows else cursor  # consumed whole: RETURNING must finish
+            return run(sql, params)
 
     # -- records ---------------------------------------------------------------------------------
 
