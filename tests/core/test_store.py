@@ -16,7 +16,7 @@ import pytest
 
 from passbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
 from passbox.core.store.sql import schema
-from passbox.core.store.sqlite import CHECKPOINT_EVERY, SQLiteStore
+from passbox.core.store.sqlite import BLOCK, CHECKPOINT_EVERY, SQLiteStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +135,28 @@ def test_counters_and_settings(store: Store) -> None:
     assert store.insert_setting(OTHER, "s", "second") == "first"
     store.set_setting(OTHER, "s", "third")
     assert store.get_setting(OTHER, "s") == "third"
+
+
+def test_a_sequence_hands_out_each_position_once_and_a_reset_starts_it_over(store: Store, second: Store) -> None:
+    assert [store.take("s"), store.take("s", 3), store.take("s")] == [1, 4, 5]  # a take of 3 ends at 4
+    mine = {1, 2, 3, 4, 5}
+    theirs = {second.take("s") for _ in range(100)}  # another worker's: after the positions reserved
+    assert len(theirs) == 100 and not theirs & mine
+    assert store.take("s") not in theirs | mine
+    assert store.take("other") == 1  # each sequence on its own
+    try:
+        with store.transaction():
+            given_back = store.take("s", 2)
+            raise RuntimeError("undo")
+    except RuntimeError:
+        pass
+    assert store.take("s", 2) == given_back  # a unit that rolled back gave its positions back
+    store.clear()
+    assert store.take("s") == 1
+    mine = {store.take("s") for _ in range(200)}  # past what the other had reserved before the reset
+    with second.transaction():  # in a write transaction another worker sees the reset at once
+        after = {second.take("s") for _ in range(100)}
+    assert len(after) == 100 and not after & (mine | {1})
 
 
 SETTINGS = ((OTHER, "s"), (COUNTS, "n"))
@@ -331,6 +353,20 @@ def test_concurrent_counters_never_repeat(store: Store, connect: Callable[[], St
 
     drawn = [value for values in run_at_once(8, draw) for value in values]  # type: ignore[attr-defined]
     assert sorted(drawn) == list(range(1, 201))
+
+
+def test_concurrent_takes_never_repeat(store: Store, connect: Callable[[], Store]) -> None:
+
+    def draw(n: int) -> list[int]:
+        conn, size = connect(), 1 + n % 2
+        taken: list[int] = []
+        for _ in range(100):
+            last = conn.take("ids", size)
+            taken.extend(range(last - size + 1, last + 1))
+        return taken
+
+    drawn = [value for values in run_at_once(8, draw) for value in values]  # type: ignore[attr-defined]
+    assert len(drawn) == 1200 and len(set(drawn)) == 1200
 
 
 def test_concurrent_check_then_act_in_a_unit_of_work_is_atomic(store: Store, connect: Callable[[], Store]) -> None:
@@ -588,6 +624,7 @@ async def test_in_an_open_group_sqlite_reads_the_settings_version_once(tmp_path:
     assert len(asked) == 2  # once before the group, once in it
     store.set_setting(OTHER, "s", "mine")  # this connection's own write is seen at once
     assert store.get_settings(SETTINGS) == ["mine", 2]
+    assert len(asked) == 2  # a query for the new value, and no new pragma
     await store.durable()
     other.set_setting(COUNTS, "n", 3)  # the group committed: others may write again
     assert store.get_settings(SETTINGS) == ["mine", 3]
@@ -595,9 +632,95 @@ async def test_in_an_open_group_sqlite_reads_the_settings_version_once(tmp_path:
     assert store.get_settings(SETTINGS) == ["mine", 3]
     assert store.get_settings(SETTINGS) == ["mine", 3]
     await store.durable()
-    assert len(asked) == 5
+    assert len(asked) == 4
     store.close()
     other.close()
+
+
+def test_sqlite_reserves_positions_in_blocks_and_sees_another_workers_reset_by_the_next_settings_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "blocks.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    assert [store.take("ids") for _ in range(3)] == [1, 2, 3]
+    assert store.counter("ids") == BLOCK  # one counter step for the block
+    writes: list[str] = []
+    store._conn.set_trace_callback(writes.append)
+    assert [store.take("ids") for _ in range(BLOCK - 3)] == list(range(4, BLOCK + 1))
+    assert writes == []  # taken from memory, without even asking whether another connection committed
+    assert store.take("ids") == BLOCK + 1
+    assert len([sql for sql in writes if "passbox_counters" in sql]) == 1  # the next block
+    store._conn.set_trace_callback(None)
+    assert other.take("ids", 2) == 2 * BLOCK + 2  # after both blocks reserved so far
+    other.take("ids")
+    store.clear()
+    theirs = [store.take("ids") for _ in range(3 * BLOCK)]
+    assert other.get_settings(SETTINGS) == [None, None]  # what the edge reads as each request starts
+    assert other.take("ids") == 3 * BLOCK + 1  # its block from before the reset is gone
+    assert other.take("ids") not in theirs
+    store.close()
+    other.close()
+
+
+async def test_a_block_reserved_in_an_open_group_is_used_only_once_that_group_commits(tmp_path: Path) -> None:
+    import asyncio
+
+    store = SQLiteStore(tmp_path / "group.db", group_commit=True)
+    await store.durable()
+    reader = SQLiteStore(tmp_path / "group.db")
+    committed: list[int] = []
+
+    async def request() -> int:
+        position = store.take("ids")  # outside a unit of work, as an applicant token takes one
+        await store.durable()
+        committed.append(reader.counter("ids"))
+        return position
+
+    assert sorted(await asyncio.gather(*(request() for _ in range(4)))) == [1, 2, 3, 4]
+    assert committed == [BLOCK] * 4  # none answered before the block's reservation committed
+    assert store.take("ids") == 5  # from memory now: no group, nothing to wait for
+    assert store._group is None
+    store.close()
+    reader.close()
+
+
+async def test_when_the_group_that_reserved_a_block_fails_the_block_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(tmp_path / "failed.db", group_commit=True)
+    await store.durable()
+    store.take("ids")
+    await store.durable()  # positions 1..BLOCK reserved and committed
+    monkeypatch.setattr(store, "_commit", lambda: (_ for _ in ()).throw(OSError("disk I/O error")))
+    assert store.take("ids", BLOCK) == 2 * BLOCK  # a block of its own, in the group
+    assert store.take("ids") == 2 * BLOCK + 1  # and the next block, mostly left
+    with pytest.raises(StoreError, match="could not commit"):
+        await store.durable()
+    monkeypatch.undo()
+    assert store.counter("ids") == BLOCK  # the group's reservations were rolled back
+    assert store.take("ids") == BLOCK + 1  # so its blocks are gone: the counter's next block
+    await store.durable()
+    store.close()
+
+
+async def test_a_unit_that_rolls_back_in_a_group_restores_the_blocks_as_they_were(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "undo.db", group_commit=True)
+    await store.durable()
+    assert store.take("ids") == 1
+
+    def unit() -> None:
+        with store.transaction():
+            store.take("ids", 2 * BLOCK)  # a new block, reserved in the unit's savepoint
+            store.take("other")
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        unit()
+    assert store.take("ids") == 2  # the first block again, where it was
+    assert store.take("other") == 1
+    await store.durable()
+    assert store.counter("ids") == BLOCK and store.counter("other") == BLOCK
+    store.close()
 
 
 def test_outside_an_event_loop_every_unit_commits_at_once(grouped: tuple[Store, Store]) -> None:

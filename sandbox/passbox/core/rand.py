@@ -8,9 +8,10 @@ Two roots, never mixed (design.md, decision 8):
   makes *secrets*: signing keys, webhook secrets, token IVs. Nothing public derives them.
 
 Each purpose draws from its own named :class:`Stream`. A stream has no state in the process:
-every draw takes the next position of a counter in the store (in the unit of work that uses
-it) and hashes ``(root, name, position)``. So ids never repeat across restarts, workers or
-replicas, a rolled-back unit of work gives its positions back, and a reset starts them over.
+every draw takes the next position of a sequence in the store (``Store.take``, in the unit of
+work that uses it) and hashes ``(root, name, position)``. So ids never repeat across restarts,
+workers or replicas, a rolled-back unit of work gives its positions back, and a reset starts
+them over.
 ``keyed()`` streams depend on their names alone (the person behind one request, say).
 """
 
@@ -94,7 +95,7 @@ class Keyed(_Draws):
 
 
 class Stream(_Draws):
-    """A named stream whose position is a counter in the store (see the module docstring)."""
+    """A named stream whose position is a sequence in the store (see the module docstring)."""
 
     def __init__(self, store: Store, root: bytes, name: str) -> None:
         self._store = store
@@ -104,12 +105,12 @@ class Stream(_Draws):
 
     def _digest(self, size: int, position: int | None = None) -> bytes:
         if position is None:
-            position = self._store.incr(self._counter)
+            position = self._store.take(self._counter)
         return hashlib.blake2b(f"{self.name}|{position}".encode(), key=self._root, digest_size=size).digest()
 
     def positions(self, count: int) -> range:
-        """The next ``count`` positions, in one counter step (one statement on a SQL store)."""
-        last = self._store.incr(self._counter, count)
+        """The next ``count`` positions, in one take."""
+        last = self._store.take(self._counter, count)
         return range(last - count + 1, last + 1)
 
     def uuid4_at(self, position: int) -> str:
@@ -159,7 +160,7 @@ class Stream(_Draws):
 
     def token_bytes(self, n: int) -> bytes:
         if n <= 64:
-            return self.token_bytes_at(self._store.incr(self._counter), n)
+            return self.token_bytes_at(self._store.take(self._counter), n)
         return super().token_bytes(n)
 
     def token_bytes_at(self, position: int, n: int) -> bytes:

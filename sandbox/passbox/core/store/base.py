@@ -158,6 +158,15 @@ class Store(Protocol):
 
     def counter(self, name: str) -> int: ...
 
+    def take(self, name: str, count: int = 1) -> int:
+        """The next ``count`` positions of the sequence ``name`` (returns the last; they are
+        contiguous): no two takes get the same position, in any process sharing the store,
+        until ``clear()`` starts the sequences over, and a unit of work that rolls back gives
+        its positions back. A backend may reserve positions in blocks (SQLite): then the
+        sequence's counter runs ahead of what was taken, takes of several processes
+        interleave, and positions reserved but never taken are skipped, as after a restart."""
+        ...
+
     # -- settings (one typed value per name, never cleared by reset) ----------------------------
     def get_setting(self, kind: Kind[T], name: str) -> T | None: ...
 

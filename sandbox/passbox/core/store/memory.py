@@ -237,6 +237,9 @@ class MemoryStore:
     def counter(self, name: str) -> int:
         return self._counters.get(name, 0)
 
+    def take(self, name: str, count: int = 1) -> int:
+        return self.incr(name, count)  # one process: its counter is the sequence
+
     def get_setting(self, kind: Kind[T], name: str) -> T | None:
         return self._settings.get(name)
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,6 +97,9 @@ class SQLStore:
         # by every rollback, so it never holds a value that was not committed.
         self._settings_cache: tuple[Any, tuple[tuple[Kind[Any], str], ...], list[Any]] | None = None
         self._group: _Group | None = None
+        # What to restore in this process when the current unit of work rolls back (a
+        # backend's local state, such as positions reserved ahead: see SQLiteStore.take).
+        self._undo: dict[str, Callable[[], None]] = {}
         # The group the current task's last unit of work joined (for durable()).
         self._pending: contextvars.ContextVar[_Group | None] = contextvars.ContextVar(
             f"passbox-store-{id(self)}", default=None
@@ -116,6 +119,9 @@ class SQLStore:
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns a cursor (rows via fetchone/fetchall, rowcount)."""
         raise NotImplementedError
+
+    def _lost(self) -> None:
+        """A commit failed: forget local state that assumed it would succeed."""
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -159,6 +165,9 @@ class SQLStore:
             except BaseException:
                 self._depth = 0
                 self._settings_cache = None
+                undo, self._undo = self._undo, {}
+                for restore in undo.values():
+                    restore()
                 if group is None:
                     self._rollback()
                 else:
@@ -166,8 +175,14 @@ class SQLStore:
                     self._execute("RELEASE SAVEPOINT unit")
                 raise
             self._depth = 0
+            if self._undo:
+                self._undo = {}
             if group is None:
-                self._commit()
+                try:
+                    self._commit()
+                except BaseException:
+                    self._lost()
+                    raise
             else:
                 self._execute("RELEASE SAVEPOINT unit")
                 self._pending.set(group)
@@ -210,6 +225,7 @@ class SQLStore:
             self._commit()
         except BaseException as exc:
             self._settings_cache = None
+            self._lost()
             with contextlib.suppress(Exception):
                 self._rollback()
             error = f"the store could not commit: {exc}"
@@ -370,6 +386,9 @@ class SQLStore:
     def counter(self, name: str) -> int:
         row = self._one("SELECT value FROM passbox_counters WHERE name = ?", (name,))
         return 0 if row is None else int(row[0])
+
+    def take(self, name: str, count: int = 1) -> int:
+        return self.incr(name, count)
 
     def get_setting(self, kind: Kind[T], name: str) -> T | None:
         row = self._one("SELECT data FROM passbox_settings WHERE name = ?", (name,))
