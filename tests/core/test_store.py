@@ -637,6 +637,30 @@ async def test_in_an_open_group_sqlite_reads_the_settings_version_once(tmp_path:
     other.close()
 
 
+async def test_outside_a_write_transaction_sqlite_reads_the_settings_version_once_a_loop_turn(tmp_path: Path) -> None:
+    """Every request served in a turn of the loop arrived before the turn's first read (the
+    loop reads its sockets first), so one pragma a turn sees every commit a client could
+    have been told of before it sent its request."""
+    import asyncio
+
+    path = tmp_path / "turns.db"
+    store = SQLiteStore(path, group_commit=True)
+    await store.durable()
+    other = SQLiteStore(path)
+    asked: list[str] = []
+    store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
+    other.set_setting(COUNTS, "n", 1)
+    assert [store.get_settings(SETTINGS) for _ in range(3)] == [[None, 1]] * 3
+    assert len(asked) == 1
+    other.set_setting(COUNTS, "n", 2)  # during the turn: for requests that arrive after it
+    assert store.get_settings(SETTINGS) == [None, 1]
+    await asyncio.sleep(0)  # the next turn
+    assert store.get_settings(SETTINGS) == [None, 2]
+    assert len(asked) == 2
+    store.close()
+    other.close()
+
+
 def test_sqlite_reserves_positions_in_blocks_and_sees_another_workers_reset_by_the_next_settings_read(
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,7 @@ copy and its fsync.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -143,6 +144,7 @@ class SQLiteStore(SQLStore):
         self._generation_seen: int | None = None
         self._txn_serial = 0  # write transactions begun so far
         self._version: tuple[int, int] = (-1, 0)  # (serial, data_version) read in that transaction
+        self._turn_version: int | None = None  # read outside a transaction in this turn of the loop
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -194,14 +196,33 @@ class SQLiteStore(SQLStore):
     def _data_version(self) -> int:
         """SQLite's data_version: it changes when another connection commits. Read once per
         write transaction of ours (while one is open, no other connection can commit: a
-        server's group lasts a loop turn, so 8 requests' reads cost one pragma), else on
-        every call."""
+        server's group lasts a loop turn, so 8 requests' reads cost one pragma); outside one,
+        on a server's loop, once per turn of the loop; else on every call.
+
+        Once per turn is enough because a loop reads its sockets before it runs the turn's
+        callbacks: every request served in a turn arrived before the turn's first read of the
+        version, so a commit its client saw answered before sending it is in that read. (The
+        turn's end is a call_soon, which runs before anything that arrives after it.)"""
         serial = self._txn_serial
-        if self._version[0] == serial and self._conn.in_transaction:
-            return self._version[1]
+        in_transaction = self._conn.in_transaction
+        if in_transaction:
+            if self._version[0] == serial:
+                return self._version[1]
+        elif self._turn_version is not None:
+            return self._turn_version
         version: int = self._execute("PRAGMA data_version").fetchone()[0]  # busy retried, as every read
-        self._version = (serial if self._conn.in_transaction else -1, version)
+        self._version = (serial if in_transaction else -1, version)
+        if not in_transaction and self.group_commit:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return version
+            self._turn_version = version
+            loop.call_soon(self._end_turn)
         return version
+
+    def _end_turn(self) -> None:
+        self._turn_version = None
 
     # -- sequences ----------------------------------------------------------------------------------
     #
