@@ -612,7 +612,6 @@ async def test_in_an_open_group_sqlite_reads_the_settings_version_once(tmp_path:
     can commit, so once asked in it, it need not ask again until the group commits."""
     path = tmp_path / "settings.db"
     store = SQLiteStore(path, group_commit=True)
-    await store.durable()  # its schema, written in a group on this loop
     other = SQLiteStore(path)
     asked: list[str] = []
     store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
@@ -645,7 +644,6 @@ async def test_outside_a_write_transaction_sqlite_reads_the_settings_version_onc
 
     path = tmp_path / "turns.db"
     store = SQLiteStore(path, group_commit=True)
-    await store.durable()
     other = SQLiteStore(path)
     asked: list[str] = []
     store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
@@ -690,7 +688,6 @@ async def test_a_block_reserved_in_an_open_group_is_used_only_once_that_group_co
     import asyncio
 
     store = SQLiteStore(tmp_path / "group.db", group_commit=True)
-    await store.durable()
     reader = SQLiteStore(tmp_path / "group.db")
     committed: list[int] = []
 
@@ -712,7 +709,6 @@ async def test_when_the_group_that_reserved_a_block_fails_the_block_is_dropped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = SQLiteStore(tmp_path / "failed.db", group_commit=True)
-    await store.durable()
     store.take("ids")
     await store.durable()  # positions 1..BLOCK reserved and committed
     monkeypatch.setattr(store, "_commit", lambda: (_ for _ in ()).throw(OSError("disk I/O error")))
@@ -729,7 +725,6 @@ async def test_when_the_group_that_reserved_a_block_fails_the_block_is_dropped(
 
 async def test_a_unit_that_rolls_back_in_a_group_restores_the_blocks_as_they_were(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "undo.db", group_commit=True)
-    await store.durable()
     assert store.take("ids") == 1
 
     def unit() -> None:
@@ -745,6 +740,25 @@ async def test_a_unit_that_rolls_back_in_a_group_restores_the_blocks_as_they_wer
     await store.durable()
     assert store.counter("ids") == BLOCK and store.counter("other") == BLOCK
     store.close()
+
+
+async def test_a_store_opened_on_a_running_loop_commits_its_schema_at_once(shared_store_url: str) -> None:
+    """Were it a group's, the lock would be held until the loop turns, and a second
+    connection opened on the loop's thread before that would wait for it in vain."""
+    from passbox.core.store.sql import SQLStore
+
+    if shared_store_url.startswith("postgresql"):
+        from passbox.core.store.postgres import PostgresStore
+
+        first: SQLStore = PostgresStore(shared_store_url, group_commit=True)
+    else:
+        first = SQLiteStore(Path(shared_store_url.removeprefix("sqlite:///")), group_commit=True)
+    assert first._group is None and first.group_commit
+    second = open_store(shared_store_url)
+    second.put(OTHER, "t", "k", "v")  # the lock is free
+    assert first.get(OTHER, "t", "k") == "v"
+    second.close()
+    first.close()
 
 
 def test_outside_an_event_loop_every_unit_commits_at_once(grouped: tuple[Store, Store]) -> None:

@@ -31,9 +31,7 @@ class PostgresStore(SQLStore):
         self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-            with self.transaction():
-                for statement in schema("BIGSERIAL PRIMARY KEY", "BYTEA"):
-                    self._conn.execute(statement)
+            self._install(schema("BIGSERIAL PRIMARY KEY", "BYTEA"))
         except psycopg.Error as exc:
             raise StoreError(f"cannot open the PostgreSQL store: {exc}") from exc
 

@@ -187,6 +187,18 @@ class SQLStore:
                 self._execute("RELEASE SAVEPOINT unit")
                 self._pending.set(group)
 
+    def _install(self, statements: Sequence[str]) -> None:
+        """Create the schema in a transaction committed at once, even on an event loop: in a
+        group it would hold the write lock until the loop turns, and another connection
+        opened before that (on the loop's own thread) would wait for it in vain."""
+        grouping, self.group_commit = self.group_commit, False
+        try:
+            with self.transaction():
+                for statement in statements:
+                    self._conn.execute(statement)
+        finally:
+            self.group_commit = grouping
+
     # -- group commit ----------------------------------------------------------------------------
     #
     # On an event loop, units of work commit in groups: the first unit of work in a turn of the

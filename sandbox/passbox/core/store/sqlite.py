@@ -155,9 +155,7 @@ class SQLiteStore(SQLStore):
             self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
-            with self.transaction():
-                for statement in schema(SEQ_COLUMN, "BLOB"):
-                    self._conn.execute(statement)
+            self._install(schema(SEQ_COLUMN, "BLOB"))
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from exc
 
