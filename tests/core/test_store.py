@@ -606,16 +606,21 @@ async def test_when_a_group_cannot_commit_every_request_in_it_gets_the_error(
     assert reader.get(OTHER, "t", "after") == "y"
 
 
+def grouped_with_another_writer(path: Path) -> tuple[SQLiteStore, SQLiteStore, list[str]]:
+    """A store that commits in groups, another connection that has set COUNTS "n" to 1, and
+    the list of the first one's PRAGMA data_version reads from now on."""
+    store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
+    asked: list[str] = []
+    store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
+    other.set_setting(COUNTS, "n", 1)
+    return store, other, asked
+
+
 async def test_in_an_open_group_sqlite_reads_the_settings_version_once(tmp_path: Path) -> None:
     """The edge reads the shared settings on every request: SQLite asks PRAGMA data_version
     whether another connection committed. While a group's write transaction is open nobody else
     can commit, so once asked in it, it need not ask again until the group commits."""
-    path = tmp_path / "settings.db"
-    store = SQLiteStore(path, group_commit=True)
-    other = SQLiteStore(path)
-    asked: list[str] = []
-    store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
-    other.set_setting(COUNTS, "n", 1)
+    store, other, asked = grouped_with_another_writer(tmp_path / "settings.db")
     assert store.get_settings(SETTINGS) == [None, 1]
     other.set_setting(COUNTS, "n", 2)  # after that check, before the group begins
     store.incr("ids")  # begins a group: its write transaction holds the lock
@@ -642,12 +647,7 @@ async def test_outside_a_write_transaction_sqlite_reads_the_settings_version_onc
     have been told of before it sent its request."""
     import asyncio
 
-    path = tmp_path / "turns.db"
-    store = SQLiteStore(path, group_commit=True)
-    other = SQLiteStore(path)
-    asked: list[str] = []
-    store._conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
-    other.set_setting(COUNTS, "n", 1)
+    store, other, asked = grouped_with_another_writer(tmp_path / "turns.db")
     assert [store.get_settings(SETTINGS) for _ in range(3)] == [[None, 1]] * 3
     assert len(asked) == 1
     other.set_setting(COUNTS, "n", 2)  # during the turn: for requests that arrive after it

@@ -200,7 +200,9 @@ class SQLiteStore(SQLStore):
         Once per turn is enough because a loop reads its sockets before it runs the turn's
         callbacks: every request served in a turn arrived before the turn's first read of the
         version, so a commit its client saw answered before sending it is in that read. (The
-        turn's end is a call_soon, which runs before anything that arrives after it.)"""
+        turn's end is a call_soon, which runs before anything that arrives after it; and a
+        request's task first runs in the turn after the one that read its head, as uvicorn
+        starts it with create_task and no eager task factory is installed.)"""
         serial = self._txn_serial
         in_transaction = self._conn.in_transaction
         if in_transaction:
