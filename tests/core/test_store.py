@@ -16,7 +16,7 @@ import pytest
 
 from passbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
 from passbox.core.store.sql import schema
-from passbox.core.store.sqlite import BLOCK, CHECKPOINT_EVERY, SQLiteStore
+from passbox.core.store.sqlite import BLOCK, CHECKPOINT_EVERY, READ_CACHE_ENTRIES, READ_CACHE_ROWS, SQLiteStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,6 +655,53 @@ async def test_outside_a_write_transaction_sqlite_reads_the_settings_version_onc
     await asyncio.sleep(0)  # the next turn
     assert store.get_settings(SETTINGS) == [None, 2]
     assert len(asked) == 2
+    store.close()
+    other.close()
+
+
+async def test_a_servers_sqlite_connection_answers_a_read_again_only_while_nothing_could_have_changed_it(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    path = tmp_path / "reads.db"
+    store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
+    store.put(OTHER, "t", "a", "1")
+    await store.durable()
+    selects: list[str] = []
+    store._conn.set_trace_callback(lambda sql: selects.append(sql) if "FROM passbox_records" in sql else None)
+    assert [store.get(OTHER, "t", "a") for _ in range(3)] == ["1"] * 3
+    assert len(selects) == 1  # the same read again: from memory
+    store.put(OTHER, "t", "a", "2")  # this connection's write, in an open group
+    assert store.get(OTHER, "t", "a") == "2"
+    await store.durable()
+    assert store.get(OTHER, "t", "a") == "2"
+    other.put(OTHER, "t", "a", "3")  # another worker's, seen from the next turn of the loop on
+    await asyncio.sleep(0)
+    assert store.get(OTHER, "t", "a") == "3"
+
+    def unit() -> None:
+        with store.transaction():
+            store.put(OTHER, "t", "a", "4")
+            assert store.get(OTHER, "t", "a") == "4"
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        unit()
+    assert store.get(OTHER, "t", "a") == "3"
+    await store.durable()
+    assert store.get(OTHER, "t", "a") == "3"
+    listed = store.values(OTHER, "t")
+    listed.append("mine")  # a caller's list is its own
+    assert store.values(OTHER, "t") == ["3"]
+    for n in range(READ_CACHE_ROWS + 1):
+        store.put(OTHER, "many", str(n), str(n))
+    await store.durable()
+    assert len(store.values(OTHER, "many")) == READ_CACHE_ROWS + 1
+    assert not any(key[1][1:2] == ("many",) for key in store._reads)  # too many rows to keep
+    for n in range(READ_CACHE_ENTRIES + 10):
+        store.get(OTHER, "t", f"missing-{n}")
+    assert len(store._reads) == READ_CACHE_ENTRIES
     store.close()
     other.close()
 

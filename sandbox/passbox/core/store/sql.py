@@ -136,8 +136,7 @@ class SQLStore:
             return self._execute(self._sql(sql), params)
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
-            rows = self._execute(self._sql(sql), params).fetchall()  # consumed whole: RETURNING must finish
+        rows = self._all(sql, params)  # consumed whole: RETURNING must finish
         return rows[0] if rows else None
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
