@@ -67,6 +67,7 @@ class Clock:
         self._offset = timedelta(0)
         self._listeners: list[Listener] = []
         self._store: Store | None = None
+        self._taken: ClockState | None = None  # the stored state take() last found current
 
     @classmethod
     def frozen(cls, at: datetime | str) -> Clock:
@@ -89,15 +90,21 @@ class Clock:
             self.take(self._store.get_setting(CLOCK, SETTING))
 
     def take(self, stored: ClockState | None) -> None:
-        """Apply a state read from the store (by ``refresh``, or with other settings at once)."""
-        if stored is not None and stored != self._state():
+        """Apply a state read from the store (by ``refresh``, or with other settings at once).
+        A shared store's edge passes the same object on every request while the state is
+        unchanged (SQLite keeps the decoded settings), so that one is known at a glance."""
+        if stored is None or stored is self._taken:
+            return
+        if stored != self._state():
             self._apply(stored)
             self._notify()
+        self._taken = stored
 
     def _state(self) -> ClockState:
         return ClockState(self._frozen, self._offset // timedelta(microseconds=1))
 
     def _apply(self, state: ClockState) -> None:
+        self._taken = None
         self._frozen = utc(state.frozen_at) if state.frozen_at is not None else None
         self._offset = timedelta(microseconds=state.offset_us)
 
