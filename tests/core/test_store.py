@@ -731,6 +731,86 @@ def test_sqlite_reserves_positions_in_blocks_and_sees_another_workers_reset_by_t
     other.close()
 
 
+async def no_repeats_after_another_workers_reset(mine: SQLiteStore, theirs: SQLiteStore) -> None:
+    """``theirs`` resets; ``mine`` (told at its next settings read, as the edge reads them)
+    and ``theirs`` then hand out positions that never meet."""
+    theirs.clear()
+    mine.get_settings(SETTINGS)
+    taken = [mine.take("ids") for _ in range(5)]
+    await mine.durable()  # a block reserved in a group holds the write lock until then
+    assert not set(taken) & {theirs.take("ids") for _ in range(3 * BLOCK)}
+
+
+async def test_a_reset_whose_group_fails_to_commit_leaves_no_generation_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "reset-lost.db"
+    store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
+    store.take("ids")
+    await store.durable()
+    monkeypatch.setattr(store, "_commit", lambda: (_ for _ in ()).throw(OSError("disk I/O error")))
+    store.clear()  # in the group, which will not commit
+    store.take("other")  # reads the (uncommitted) generation in the same transaction
+    with pytest.raises(StoreError, match="could not commit"):
+        await store.durable()
+    monkeypatch.undo()
+    store.take("ids")
+    await store.durable()
+    await no_repeats_after_another_workers_reset(store, other)
+    store.close()
+    other.close()
+
+
+async def test_a_reset_in_a_unit_that_rolls_back_leaves_no_generation_behind(tmp_path: Path) -> None:
+    path = tmp_path / "reset-undone.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    store.take("ids")
+
+    def unit() -> None:
+        with store.transaction():
+            store.take("ids")
+            store.clear()
+            store.take("other")
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        unit()
+    await no_repeats_after_another_workers_reset(store, other)
+    store.close()
+    other.close()
+
+
+async def test_after_a_reset_commits_a_unit_that_rolls_back_still_gives_its_positions_back(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "reset-kept.db", group_commit=True)
+    store.clear()  # in a group
+    await store.durable()
+    assert store.take("ids") == 1
+
+    def unit() -> None:
+        with store.transaction():
+            assert store.take("ids") == 2
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        unit()
+    assert store.take("ids") == 2
+    await store.durable()
+    store.close()
+
+
+async def test_another_thread_reads_the_settings_afresh_during_the_loops_turn(tmp_path: Path) -> None:
+    store, other, _ = grouped_with_another_writer(tmp_path / "threads.db")
+    assert store.get_settings(SETTINGS) == [None, 1]  # on the loop: its version for this turn
+    other.set_setting(COUNTS, "n", 2)
+    seen: list[list[object]] = []
+    reader = threading.Thread(target=lambda: seen.append(store.get_settings(SETTINGS)))
+    reader.start()
+    reader.join()
+    assert seen == [[None, 2]]  # a thread that saw the commit is not answered from the loop's turn
+    store.close()
+    other.close()
+
+
 async def test_a_block_reserved_in_an_open_group_is_used_only_once_that_group_commits(tmp_path: Path) -> None:
     import asyncio
 

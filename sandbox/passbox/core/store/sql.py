@@ -123,6 +123,9 @@ class SQLStore:
     def _lost(self) -> None:
         """A commit failed: forget local state that assumed it would succeed."""
 
+    def _rolled_back(self) -> None:
+        """A unit of work rolled back: forget local state read or written inside it."""
+
     # -- plumbing --------------------------------------------------------------------------------
 
     def _sql(self, sql: str) -> str:
@@ -167,6 +170,7 @@ class SQLStore:
                 undo, self._undo = self._undo, {}
                 for restore in undo.values():
                     restore()
+                self._rolled_back()
                 if group is None:
                     self._rollback()
                 else:

@@ -144,11 +144,13 @@ class SQLiteStore(SQLStore):
         # Sequences' reserved positions (take), the generation they belong to, and the
         # data_version at which that generation was last read.
         self._blocks: dict[str, _Block] = {}
-        self._generation = 0
+        self._generation: int | None = 0  # None: unknown (a reset of ours did not commit)
         self._generation_seen: int | None = None
+        self._reset_pending = False  # a clear() of ours is in a transaction not yet committed
         self._txn_serial = 0  # write transactions begun so far
         self._version: tuple[int, int] = (-1, 0)  # (serial, data_version) read in that transaction
-        self._turn_version: int | None = None  # read outside a transaction in this turn of the loop
+        # (thread, data_version) read outside a transaction in this turn of that thread's loop.
+        self._turn: tuple[int, int] | None = None
         # (sql, params) -> ((data_version, write transactions begun), rows), least recently used first.
         self._reads: OrderedDict[tuple[str, tuple[Any, ...]], tuple[tuple[int, int], tuple[Any, ...]]] = OrderedDict()
         try:
@@ -201,7 +203,8 @@ class SQLiteStore(SQLStore):
         """SQLite's data_version: it changes when another connection commits. Read once per
         write transaction of ours (while one is open, no other connection can commit: a
         server's group lasts a loop turn, so 8 requests' reads cost one pragma); outside one,
-        on a server's loop, once per turn of the loop; else on every call.
+        on a server's loop, once per turn of the loop (for the loop's own thread: another
+        thread reads it afresh); else on every call.
 
         Once per turn is enough because a loop reads its sockets before it runs the turn's
         callbacks: every request served in a turn arrived before the turn's first read of the
@@ -214,8 +217,8 @@ class SQLiteStore(SQLStore):
         if in_transaction:
             if self._version[0] == serial:
                 return self._version[1]
-        elif self._turn_version is not None:
-            return self._turn_version
+        elif self._turn is not None and self._turn[0] == threading.get_ident():
+            return self._turn[1]
         version: int = self._execute("PRAGMA data_version").fetchone()[0]  # busy retried, as every read
         self._version = (serial if in_transaction else -1, version)
         if not in_transaction and self.group_commit:
@@ -223,12 +226,13 @@ class SQLiteStore(SQLStore):
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 return version
-            self._turn_version = version
-            loop.call_soon(self._end_turn)
+            turn = self._turn = (threading.get_ident(), version)  # the loop's thread only
+            loop.call_soon(self._end_turn, turn)
         return version
 
-    def _end_turn(self) -> None:
-        self._turn_version = None
+    def _end_turn(self, turn: tuple[int, int]) -> None:
+        if self._turn is turn:
+            self._turn = None
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """A server's reads outside a write transaction are remembered, as rows (records are
@@ -271,7 +275,9 @@ class SQLiteStore(SQLStore):
     # - a unit of work that rolls back restores the blocks as they were when it began (_undo);
     # - clear() bumps GENERATION in its transaction; a connection reads it again whenever
     #   data_version shows another connection committed, and drops its blocks when it
-    #   changed. Inside a write transaction that read cannot be overtaken. A take outside one
+    #   changed (a reset of ours that does not commit, as its unit rolls back or its group
+    #   fails, leaves the generation unknown: the next take reads it and drops the blocks).
+    #   Inside a write transaction that read cannot be overtaken. A take outside one
     #   (an applicant token, which is not stored) uses the data_version read last (the edge
     #   reads it as each request starts, for the settings): it may use a block until the
     #   request after a reset another process committed, as if it had run just before it.
@@ -319,6 +325,11 @@ class SQLiteStore(SQLStore):
 
     def _lost(self) -> None:
         self._blocks.clear()
+        self._rolled_back()
+
+    def _rolled_back(self) -> None:
+        if self._reset_pending:  # the reset may be undone: which generation is stored is unknown
+            self._generation = self._generation_seen = None
 
     def clear(self, tenant: str | None = None) -> None:
         if tenant is not None:
@@ -336,6 +347,7 @@ class SQLiteStore(SQLStore):
         self._blocks.clear()
         self._generation = generation
         self._generation_seen = None
+        self._reset_pending = self._conn.in_transaction  # in a group or an outer unit: not committed yet
 
     def _begin(self) -> None:
         self._retry(lambda: self._conn.execute("BEGIN IMMEDIATE"))
@@ -343,6 +355,7 @@ class SQLiteStore(SQLStore):
 
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
+        self._reset_pending = False
 
     def _commit_group(self) -> None:
         grouped = self._group is not None
