@@ -16,7 +16,7 @@ import pytest
 
 from passbox.core.store import GLOBAL, Kind, MemoryStore, Store, StoreError, open_store
 from passbox.core.store.sql import schema
-from passbox.core.store.sqlite import BLOCK, CHECKPOINT_EVERY, READ_CACHE_ENTRIES, READ_CACHE_ROWS, SQLiteStore
+from passbox.core.store.sqlite import BLOCK, CHECKPOINT_EVERY, READ_CACHE_BYTES, READ_CACHE_ENTRIES, SQLiteStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -694,11 +694,14 @@ async def test_a_servers_sqlite_connection_answers_a_read_again_only_while_nothi
     listed = store.values(OTHER, "t")
     listed.append("mine")  # a caller's list is its own
     assert store.values(OTHER, "t") == ["3"]
-    for n in range(READ_CACHE_ROWS + 1):
-        store.put(OTHER, "many", str(n), str(n))
+    big = "x" * (READ_CACHE_BYTES // 4)
+    for n in range(5):
+        store.put(OTHER, "big", str(n), big)
     await store.durable()
-    assert len(store.values(OTHER, "many")) == READ_CACHE_ROWS + 1
-    assert not any(key[1][1:2] == ("many",) for key in store._reads)  # too many rows to keep
+    assert store.values(OTHER, "big", limit=3) == [big] * 3  # under the bound: kept
+    assert store.values(OTHER, "big") == [big] * 5  # over it: not kept
+    kept = {key[1] for key in store._reads}
+    assert (OTHER.name, "big", 3, 0) in kept and (OTHER.name, "big") not in kept
     for n in range(READ_CACHE_ENTRIES + 10):
         store.get(OTHER, "t", f"missing-{n}")
     assert len(store._reads) == READ_CACHE_ENTRIES

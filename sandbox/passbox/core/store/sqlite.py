@@ -54,9 +54,22 @@ CHECKPOINT_EVERY = 16  # group commits between the checkpointer's runs
 BLOCK = 64
 # The settings row clear() bumps: it tells other connections their reserved positions are void.
 GENERATION = "passbox:generation"
-# Reads a server's connection remembers (see SQLiteStore._all): how many, and the most rows one may hold.
+# Reads a server's connection remembers (see SQLiteStore._all): how many, and the most data one
+# may hold (a journal batch is ~46 KB, so journal reads are never kept): 16 MiB at most in all.
 READ_CACHE_ENTRIES = 512
-READ_CACHE_ROWS = 64
+READ_CACHE_BYTES = 32 * 1024
+
+
+def _size(rows: list[Any]) -> int:
+    """The bytes of text and blobs in ``rows``, counted until it passes READ_CACHE_BYTES."""
+    size = 0
+    for row in rows:
+        for value in row:
+            if isinstance(value, bytes | str):
+                size += len(value)
+        if size > READ_CACHE_BYTES:
+            break
+    return size
 
 
 class _Block:
@@ -253,7 +266,7 @@ class SQLiteStore(SQLStore):
                 self._reads.move_to_end(key)
                 return list(hit[1])
             rows = super()._all(sql, params)
-            if len(rows) <= READ_CACHE_ROWS:
+            if _size(rows) <= READ_CACHE_BYTES:
                 self._reads[key] = (tag, tuple(rows))
                 self._reads.move_to_end(key)
                 if len(self._reads) > READ_CACHE_ENTRIES:
