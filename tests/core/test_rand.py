@@ -92,6 +92,7 @@ def test_positions_and_uuid4_at_are_the_draws_of_uuid4() -> None:
     stream = Rand(7, store, SECRET).stream("ids")
     expected = Rand(7, MemoryStore(), SECRET).stream("ids").uuid4s(3)
     assert list(stream.positions(3)) == [1, 2, 3]
+    assert list(stream.positions(0)) == [] and stream.uuid4s(0) == []  # no take at all
     assert [stream.uuid4_at(position) for position in (1, 2, 3)] == expected
     assert store.counter("rng:ids") == 3
 

@@ -142,8 +142,13 @@ def test_a_sequence_hands_out_each_position_once_and_a_reset_starts_it_over(stor
     mine = {1, 2, 3, 4, 5}
     theirs = {second.take("s") for _ in range(100)}  # another worker's: after the positions reserved
     assert len(theirs) == 100 and not theirs & mine
-    assert store.take("s") not in theirs | mine
+    last = store.take("s")
+    assert last not in theirs | mine
     assert store.take("other") == 1  # each sequence on its own
+    for count in (0, -1, -(2**40)):
+        with pytest.raises(ValueError, match="at least one position"):
+            store.take("s", count)
+    assert store.take("s") == last + 1  # a refused take moved nothing
     try:
         with store.transaction():
             given_back = store.take("s", 2)

@@ -109,7 +109,9 @@ class Stream(_Draws):
         return hashlib.blake2b(f"{self.name}|{position}".encode(), key=self._root, digest_size=size).digest()
 
     def positions(self, count: int) -> range:
-        """The next ``count`` positions, in one take."""
+        """The next ``count`` positions, in one take (none for a count of 0)."""
+        if count == 0:
+            return range(0)
         last = self._store.take(self._counter, count)
         return range(last - count + 1, last + 1)
 

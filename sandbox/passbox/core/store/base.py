@@ -40,6 +40,14 @@ class StoreError(Exception):
     """The store cannot be opened or used (bad URL, missing driver, broken database)."""
 
 
+def take_count(count: int) -> int:
+    """``count`` for ``Store.take``, which hands out one position or more: a count of 0 or less
+    would answer with a position already handed out (or step a counter back)."""
+    if count < 1:
+        raise ValueError(f"take hands out at least one position, not {count}")
+    return count
+
+
 @dataclass(frozen=True, eq=False)
 class Kind(Generic[T]):
     """A named kind of record and its type; the codec decodes a kind's rows into ``type``.

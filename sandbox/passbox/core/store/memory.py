@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from passbox.core.store.base import Kind, T, Timer
+from passbox.core.store.base import Kind, T, Timer, take_count
 
 
 class _Row(msgspec.Struct, gc=False, frozen=True):
@@ -238,7 +238,7 @@ class MemoryStore:
         return self._counters.get(name, 0)
 
     def take(self, name: str, count: int = 1) -> int:
-        return self.incr(name, count)  # one process: its counter is the sequence
+        return self.incr(name, take_count(count))  # one process: its counter is the sequence
 
     def get_setting(self, kind: Kind[T], name: str) -> T | None:
         return self._settings.get(name)

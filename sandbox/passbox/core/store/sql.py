@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from passbox.core.store.base import Kind, StoreError, T, Timer
+from passbox.core.store.base import Kind, StoreError, T, Timer, take_count
 
 TABLES = ("passbox_records", "passbox_counters", "passbox_timers")
 
@@ -403,7 +403,7 @@ class SQLStore:
         return 0 if row is None else int(row[0])
 
     def take(self, name: str, count: int = 1) -> int:
-        return self.incr(name, count)
+        return self.incr(name, take_count(count))
 
     def get_setting(self, kind: Kind[T], name: str) -> T | None:
         row = self._one("SELECT data FROM passbox_settings WHERE name = ?", (name,))

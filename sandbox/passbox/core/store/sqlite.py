@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from passbox.core.store.base import Kind, StoreError, T
+from passbox.core.store.base import Kind, StoreError, T, take_count
 from passbox.core.store.sql import SQLStore, schema
 
 BUSY_TIMEOUT_MS = 30_000
@@ -52,8 +52,8 @@ CHECKPOINT_PAGES = 4000
 CHECKPOINT_EVERY = 16  # group commits between the checkpointer's runs
 # Positions a connection reserves at once from a sequence's counter (see SQLiteStore.take).
 BLOCK = 64
-# The settings row clear() bumps: it tells other connections their reserved positions are void.
-GENERATION = "passbox:generation"
+# The setting clear() bumps: it tells other connections their reserved positions are void.
+GENERATION = Kind("passbox.generation", int)
 # Reads a server's connection remembers (see SQLiteStore._all): how many, and the most data one
 # may hold (a journal batch is ~46 KB, so journal reads are never kept): 16 MiB at most in all.
 READ_CACHE_ENTRIES = 512
@@ -296,6 +296,7 @@ class SQLiteStore(SQLStore):
     #   request after a reset another process committed, as if it had run just before it.
 
     def take(self, name: str, count: int = 1) -> int:
+        take_count(count)
         with self._lock:
             self._check_generation()
             block = self._blocks.get(name)
@@ -329,8 +330,7 @@ class SQLiteStore(SQLStore):
             version = self._version[1]  # the last read: a server reads it as each request starts
         if version == self._generation_seen:
             return
-        row = self._one("SELECT data FROM passbox_settings WHERE name = ?", (GENERATION,))
-        generation = 0 if row is None else int(row[0])
+        generation = self.get_setting(GENERATION, GENERATION.name) or 0
         if generation != self._generation:
             self._blocks.clear()
             self._generation = generation
@@ -350,13 +350,8 @@ class SQLiteStore(SQLStore):
             return
         with self._write():
             super().clear()
-            row = self._one("SELECT data FROM passbox_settings WHERE name = ?", (GENERATION,))
-            generation = (0 if row is None else int(row[0])) + 1
-            self._run(
-                """INSERT INTO passbox_settings (name, data) VALUES (?, ?)
-                   ON CONFLICT (name) DO UPDATE SET data = excluded.data""",
-                (GENERATION, str(generation).encode()),
-            )
+            generation = (self.get_setting(GENERATION, GENERATION.name) or 0) + 1
+            self.set_setting(GENERATION, GENERATION.name, generation)
         self._blocks.clear()
         self._generation = generation
         self._generation_seen = None
