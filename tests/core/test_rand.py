@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pytest
@@ -111,3 +112,24 @@ def test_token_bytes_at_is_what_token_bytes_draws_at_that_position() -> None:
 def test_uuids_are_written_as_the_uuid_module_writes_them(raw: bytes) -> None:
     assert uuid_text(raw) == str(uuid.UUID(bytes=raw))
     assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))
+
+
+def test_draws_are_keyed_blake2b_of_the_name_and_position() -> None:
+    """The derivation itself is pinned: the same seed must give the same ids in every release
+    (fixtures, docs and users' recorded tests name them), whatever makes the hashing fast."""
+    rand = Rand(7, MemoryStore(), SECRET)
+    stream = rand.stream("ids")
+    root = stream._root
+
+    def expected(position: int, size: int) -> bytes:
+        return hashlib.blake2b(f"ids|{position}".encode(), key=root, digest_size=size).digest()
+
+    for position, size in ((1, 16), (1, 8), (2, 16), (12345678901, 64), (2, 8), (3, 1)):  # sizes interleaved
+        assert stream.token_bytes_at(position, size) == expected(position, size)
+    assert stream.uuid4_at(9) == uuid4_text(expected(9, 16))
+    head = bytearray(expected(9, 8))
+    head[6] = (head[6] & 0x0F) | 0x40
+    mask = int.from_bytes(hashlib.blake2b(b"number|" + head, key=root, digest_size=8).digest(), "big")
+    tail = (9 ^ (mask & (2**62 - 1))) | (0b10 << 62)
+    assert stream.numbered_uuid4(9) == uuid_text(bytes(head) + tail.to_bytes(8, "big"))
+    assert rand.secret_stream("ids").token_bytes_at(1, 16) != expected(1, 16)  # another root

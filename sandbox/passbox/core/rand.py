@@ -102,11 +102,20 @@ class Stream(_Draws):
         self._root = root
         self.name = name
         self._counter = "rng:" + name
+        self._prefix = f"{name}|".encode()
+        # Keyed hashers with the key block already taken in, by digest size (copied per draw).
+        self._keyed: dict[int, Any] = {}
+        self._number_key = hashlib.blake2b(b"number|", key=root, digest_size=8)
 
     def _digest(self, size: int, position: int | None = None) -> bytes:
         if position is None:
             position = self._store.take(self._counter)
-        return hashlib.blake2b(f"{self.name}|{position}".encode(), key=self._root, digest_size=size).digest()
+        keyed = self._keyed.get(size)
+        if keyed is None:
+            keyed = self._keyed[size] = hashlib.blake2b(key=self._root, digest_size=size)
+        hasher = keyed.copy()
+        hasher.update(self._prefix + str(position).encode())
+        return hasher.digest()
 
     def positions(self, count: int) -> range:
         """The next ``count`` positions, in one take (none for a count of 0)."""
@@ -157,7 +166,9 @@ class Stream(_Draws):
         return bytes(head)
 
     def _mask(self, head: bytes) -> int:
-        digest = hashlib.blake2b(b"number|" + head, key=self._root, digest_size=8).digest()
+        hasher = self._number_key.copy()
+        hasher.update(head)
+        digest = hasher.digest()
         return int.from_bytes(digest, "big") & _POSITION_BITS
 
     def token_bytes(self, n: int) -> bytes:
