@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from starlette.requests import ClientDisconnect, Request
 
 from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from passbox.core.http import base_url, parse_form, parse_json, read_body, read_json
+from passbox.core.http import base_url, header, media_type, parse_form, parse_json, read_body, read_json
 
 
 def make_request(body: bytes, headers: dict[str, str] | None = None, chunks: int = 1) -> Request:
@@ -163,3 +163,26 @@ def test_the_base_url_is_starlettes(host: str, scheme: str, root_path: str) -> N
     request = Request(scope)
     assert base_url(request, None) == str(Request(scope).base_url).rstrip("/")
     assert base_url(request, "https://configured.example/") == "https://configured.example"
+
+
+@given(
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from([b"authorization", b"key", b"content-type", b"x-other"]),
+            st.binary(max_size=20).filter(lambda value: b"\r" not in value and b"\n" not in value),
+        ),
+        max_size=6,
+    )
+)
+def test_header_reads_what_starlette_headers_get_reads(headers: list[tuple[bytes, bytes]]) -> None:
+    """The first value of a repeated header, latin-1 text, None when absent."""
+    request = Request({"type": "http", "method": "GET", "headers": headers, "path": "/"})
+    for name in ("authorization", "key", "content-type", "x-other", "missing"):
+        assert header(request, name.encode()) == request.headers.get(name)
+
+
+def test_media_type_is_the_content_type_without_parameters_in_lower_case() -> None:
+    assert media_type(make_request(b"", {"Content-Type": "Application/JSON ; charset=utf-8"})) == "application/json"
+    assert media_type(make_request(b"", {})) == ""
+    repeated = Request({"type": "http", "headers": [(b"content-type", b"text/plain"), (b"content-type", b"x/y")]})
+    assert media_type(repeated) == "text/plain"

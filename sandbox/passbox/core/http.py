@@ -18,10 +18,20 @@ from starlette.requests import ClientDisconnect, Request
 from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower case), as ``request.headers.get`` gives it:
+    one pass over the scope's headers, without building Starlette's ``Headers`` (ASGI servers
+    hand header names over in lower case)."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request's body, read once (from its ASGI messages, as ``request.stream()`` reads
     them, without that async generator's layer)."""
-    declared = request.headers.get("content-length")
+    declared = header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     receive = request.receive
@@ -42,7 +52,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return (header(request, b"content-type") or "").split(";", 1)[0].strip().lower()
 
 
 def is_json_media_type(value: str) -> bool:
