@@ -162,6 +162,19 @@ def floor_one_write(ctx: Context, port: int, log: str) -> Server:
     return Server("floor-one-write", cmd, port, token_request(), cwd=BENCH_DIR, log=ctx.tmp / log, env=env)
 
 
+def passbox_bare(ctx: Context, port: int, log: str) -> Server:
+    """passbox's backends behind raw ASGI, without the layers around them (bench/bare_app.py):
+    the ceiling of what taking those layers away could give."""
+    _, env = passbox_module(ctx.source)
+    app_dir = ctx.source / "bench"
+    if not (app_dir / "bare_app.py").is_file():
+        raise BenchError(f"no bench/bare_app.py in {ctx.source}: passbox-bare needs a tree from 2026-12-06 on")
+    cmd = [ctx.python, "-m", "uvicorn", "bare_app:build", "--factory", "--app-dir", str(app_dir)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--http", "passbox.server:BoundedHttpToolsProtocol"]
+    cmd += ["--loop", "uvloop", "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    return Server("passbox-bare", cmd, port, token_request(), cwd=ctx.source, log=ctx.tmp / log, env=env)
+
+
 def passbox_module(source: Path) -> tuple[str, dict[str, str]]:
     """How to run passbox from a source tree: ``-m sandbox`` (sandbox/ is the package, found from the cwd),
     or ``-m passbox`` with sandbox/ on PYTHONPATH (the layout with the package in sandbox/passbox/)."""
@@ -234,6 +247,7 @@ def specs(workers: list[int]) -> list[Spec]:
         Spec("floor", LOADS, floor, fake_bearer=True),
         Spec("floor-one-write", LOADS, floor_one_write, fake_bearer=True),
         Spec("passbox-memory", LOADS, passbox("memory")),
+        Spec("passbox-bare", LOADS, passbox_bare),
     ]
     for store in ("sqlite", "postgres"):
         for n in workers:

@@ -34,19 +34,24 @@ class JSONResponse(Response):
         return compact_json(content)
 
 
-class RailsJSONResponse(JSONResponse):
+def rails_json(content: Any) -> bytes:
     """JSON as Rails renders it: ``&``, ``<``, ``>`` (and U+2028/9) escaped as ``\\uXXXX``.
 
     Those characters can only occur inside JSON strings, so escaping the serialised text is
     exact; every JSON parser reads the escapes back as the original characters.
     """
+    data = compact_json(content)
+    for raw, escaped in _RAILS_ESCAPES:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data
+
+
+class RailsJSONResponse(JSONResponse):
+    """JSON as Rails renders it (``rails_json``)."""
 
     def render(self, content: Any) -> bytes:
-        data = compact_json(content)
-        for raw, escaped in _RAILS_ESCAPES:
-            if raw in data:
-                data = data.replace(raw, escaped)
-        return data
+        return rails_json(content)
 
 
 def laravel_json(data: Any) -> bytes:
