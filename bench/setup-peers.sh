@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install, outside the repository, what `bench/run` needs besides the repo's own venv:
 #   - wrk (Debian package)            -> /usr/bin/wrk
+#   - valgrind (Debian package)       -> /usr/bin/valgrind  (python -m bench.instructions)
 #   - Stoplight Prism CLI (npm)       -> $PEERS_DIR/node_modules/.bin/prism   (PEERS_DIR defaults to /tmp/peers)
 # Idempotent: whatever is already installed is left alone. Nothing is written under the repository.
 # PostgreSQL (for the passbox-postgres rows) is not installed here: `apt-get install -y postgresql` if you want them.
@@ -20,6 +21,12 @@ if ! command -v wrk >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 log "wrk: $(wrk --version 2>&1 | head -1 | cut -c1-60)"
+
+if ! command -v valgrind >/dev/null 2>&1; then
+  log "installing valgrind (apt)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq valgrind >/dev/null
+fi
+log "valgrind: $(valgrind --version)"
 
 if [ "${SKIP_PRISM:-0}" != 1 ]; then
   if ! command -v npm >/dev/null 2>&1; then
