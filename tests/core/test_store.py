@@ -858,6 +858,78 @@ async def test_when_the_group_that_reserved_a_block_fails_the_block_is_dropped(
     store.close()
 
 
+async def test_when_sqlite_rolls_a_group_back_by_itself_the_group_fails_and_later_units_start_anew(
+    tmp_path: Path,
+) -> None:
+    """After a full disk or an I/O error SQLite may roll the whole transaction back. The units
+    already in the group then fail as if its commit had; a unit that comes later in the same
+    turn must not run outside a transaction (each statement committing alone) nor take
+    positions from a block whose reservation was undone."""
+    import asyncio
+
+    path = tmp_path / "rolled.db"
+    store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
+    taken: dict[str, int] = {}
+
+    async def before() -> None:
+        store.put(OTHER, "t", "before", "x")
+        taken["before"] = store.take("ids")  # reserves a block in the group
+        await store.durable()
+
+    async def failing() -> None:
+        with store.transaction():
+            store.put(OTHER, "t", "failing", "x")
+            store._conn.execute("ROLLBACK")  # what SQLite does by itself after SQLITE_FULL, say
+            raise sqlite3.OperationalError("database or disk is full")
+
+    async def after() -> None:
+        with store.transaction():
+            taken["after"] = store.take("ids")
+            store.put(OTHER, "t", "after", "y")
+        await store.durable()
+
+    results = await asyncio.gather(before(), failing(), after(), return_exceptions=True)
+    assert isinstance(results[0], StoreError) and "rolled the transaction back" in str(results[0])
+    assert isinstance(results[1], sqlite3.OperationalError) and "disk is full" in str(results[1])  # its own error
+    assert results[2] is None  # a new group, committed
+    assert other.get(OTHER, "t", "before") is None and other.get(OTHER, "t", "failing") is None
+    assert other.scan(OTHER) == [("t", "y")]
+    # The block the first group reserved was undone with it: the position was given back and
+    # is reserved again, durably this time, so no other connection can hand it out.
+    assert taken["after"] == taken["before"] == 1
+    assert store.counter("ids") == BLOCK
+    assert 1 not in {other.take("ids") for _ in range(2 * BLOCK)}
+    store.put(OTHER, "t", "later", "z")  # and the store goes on
+    await store.durable()
+    assert other.get(OTHER, "t", "later") == "z"
+    store.close()
+    other.close()
+
+
+async def test_a_write_outside_a_unit_after_sqlite_rolled_the_group_back_opens_a_new_group(tmp_path: Path) -> None:
+    """The same when the statement that failed ran in the group without a unit of its own
+    (a one-statement write): the next write finds the transaction gone."""
+    import asyncio
+
+    path = tmp_path / "rolled-write.db"
+    store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
+
+    async def first() -> None:
+        store.put(OTHER, "t", "first", "x")
+        store._conn.execute("ROLLBACK")  # as SQLite does after an I/O error in the next statement
+        await store.durable()
+
+    async def second() -> None:
+        store.put(OTHER, "t", "second", "y")
+        await store.durable()
+
+    results = await asyncio.gather(first(), second(), return_exceptions=True)
+    assert isinstance(results[0], StoreError) and results[1] is None
+    assert other.scan(OTHER) == [("t", "y")]
+    store.close()
+    other.close()
+
+
 async def test_a_unit_that_rolls_back_in_a_group_restores_the_blocks_as_they_were(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "undo.db", group_commit=True)
     assert store.take("ids") == 1

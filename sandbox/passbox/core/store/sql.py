@@ -126,6 +126,10 @@ class SQLStore:
     def _rolled_back(self) -> None:
         """A unit of work rolled back: forget local state read or written inside it."""
 
+    def _in_transaction(self) -> bool:
+        """Whether the connection's write transaction is still open (see ``_group_gone``)."""
+        return True
+
     # -- plumbing --------------------------------------------------------------------------------
 
     def _sql(self, sql: str) -> str:
@@ -173,7 +177,7 @@ class SQLStore:
                 self._rolled_back()
                 if group is None:
                     self._rollback()
-                else:
+                elif not self._group_gone():
                     self._execute("ROLLBACK TO SAVEPOINT unit")
                     self._execute("RELEASE SAVEPOINT unit")
                 raise
@@ -223,18 +227,38 @@ class SQLStore:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None
-        if self._group is not None:
+        if self._group is not None and not self._group_gone():
             return self._group
         self._begin()
         self._lock.acquire()  # held by the loop's thread until the group commits
         group = self._group = _Group(loop)
-        loop.call_soon(self._commit_group)
+        loop.call_soon(self._commit_group, group)
         return group
 
-    def _commit_group(self) -> None:
-        group, self._group = self._group, None
-        if group is None:
-            return
+    def _group_gone(self) -> bool:
+        """Whether the open group's transaction is gone: then the group fails at once.
+
+        After some errors (a full disk, an I/O error, no memory) SQLite rolls the whole
+        transaction back by itself. The units already in the group are then undone, and a
+        unit that joined the group after that would run outside any transaction: each of
+        its statements committed alone, and positions handed out from blocks whose
+        reservation was undone. So the group ends here: its requests get the error its
+        commit would have given, its blocks are dropped, and the next unit of work opens a
+        new group."""
+        group = self._group
+        if group is None or self._in_transaction():
+            return False
+        self._group = None
+        self._settings_cache = None
+        self._lost()
+        self._lock.release()  # the group's hold (see _join_group)
+        group.finish("the store could not commit: the database rolled the transaction back")
+        return True
+
+    def _commit_group(self, group: _Group) -> None:
+        if self._group is not group:
+            return  # it failed before its turn ended (_group_gone)
+        self._group = None
         error = None
         try:
             self._commit()
@@ -534,7 +558,8 @@ class SQLStore:
 
     def close(self) -> None:
         with self._lock:
-            self._commit_group()
+            if self._group is not None:
+                self._commit_group(self._group)
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

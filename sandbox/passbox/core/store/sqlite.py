@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from passbox.core.store.base import Kind, StoreError, T, take_count
-from passbox.core.store.sql import SQLStore, schema
+from passbox.core.store.sql import SQLStore, _Group, schema
 
 BUSY_TIMEOUT_MS = 30_000
 # How long SQLite itself waits for a lock before it answers "busy" (then we wait, see _retry).
@@ -298,6 +298,7 @@ class SQLiteStore(SQLStore):
     def take(self, name: str, count: int = 1) -> int:
         take_count(count)
         with self._lock:
+            self._group_gone()  # no position from a block whose reservation SQLite undid
             self._check_generation()
             block = self._blocks.get(name)
             if self._depth and name not in self._undo:
@@ -365,9 +366,9 @@ class SQLiteStore(SQLStore):
         self._conn.execute("COMMIT")
         self._reset_pending = False
 
-    def _commit_group(self) -> None:
-        grouped = self._group is not None
-        super()._commit_group()
+    def _commit_group(self, group: _Group) -> None:
+        grouped = self._group is group
+        super()._commit_group(group)
         if not grouped:
             return
         self._group_commits += 1
@@ -388,6 +389,9 @@ class SQLiteStore(SQLStore):
 
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
+
+    def _in_transaction(self) -> bool:
+        return bool(self._conn.in_transaction)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
