@@ -7,7 +7,9 @@ the protocol makes, so a test can count them; and against a live server for what
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+import weakref
 from typing import Any
 
 import pytest
@@ -20,7 +22,7 @@ from uvicorn.lifespan.off import LifespanOff
 from uvicorn.server import ServerState
 
 from passbox.app import create_app
-from passbox.server import MAX_HEAD_BYTES, BoundedHttpToolsProtocol, CoalescingTransport
+from passbox.server import MAX_HEAD_BYTES, BoundedHttpToolsProtocol, CoalescingTransport, settle_heap
 from passbox.settings import Settings
 from tests.helpers import live_server
 
@@ -187,3 +189,23 @@ def test_a_live_server_answers_keep_alive_requests_whole() -> None:
                 assert chunk, f"the server closed the connection after {answer!r}"
                 answer += chunk
             assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_settle_heap_freezes_what_is_alive_and_collects_the_young() -> None:
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    kept = Cycle()
+    gc.collect()
+    young = Cycle()  # garbage in the youngest generation: collected, not frozen
+    gone = weakref.ref(young)
+    del young
+    try:
+        settle_heap()
+        assert gone() is None
+        assert gc.get_freeze_count() > 0
+        assert not any(obj is kept for obj in gc.get_objects())  # out of the collector's view
+    finally:
+        gc.unfreeze()
+    assert any(obj is kept for obj in gc.get_objects())

@@ -140,8 +140,13 @@ def log_config() -> dict[str, Any]:
 
 
 def settle_heap() -> None:
-    """Once a served app is built: collect, then move what is left (specs, compiled
-    validators, fixtures, Faker's tables: a few hundred thousand objects that live as long as
-    the process) out of the cycle collector's view, so its full passes stop walking them."""
-    gc.collect()
+    """Once a served app is built: move what is alive (specs, compiled validators, fixtures,
+    Faker's tables: objects that live as long as the process) out of the cycle collector's
+    view, so its full passes stop walking them.
+
+    Only the young generations are collected first (under a millisecond). A full collection
+    held the first request for 20 ms of every start, to free about 50 KiB of start-up
+    leftovers (functions and classes made while importing, already in the oldest
+    generation), which are frozen with the rest instead: a one-time 50 KiB."""
+    gc.collect(1)
     gc.freeze()
