@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 
 from passbox.app import Sandbox
 from passbox.core.clock import Clock
+from passbox.core.store import Timer
 from passbox.seekpass.backend import REQUESTS, SESSIONS
 from tests.conftest import OTHER_CLIENT, Receiver, get_token
 from tests.seekpass.helpers import CREATE, complete, create, open_app, payload
@@ -316,11 +317,26 @@ async def test_expiry_timers_of_later_requests_sort_after_earlier_ones(
     assert [timer.payload for timer in expiries] == [request["request_id"] for request in created]
     keys = [timer.key for timer in expiries]
     assert keys == sorted(keys)
-    assert keys[0].startswith("expire|2026-03-04T09:30:00.000000+00:00|")
+    expires = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)  # 48 hours after the test clock's start
+    assert keys[0].startswith(f"expire|{int(expires.timestamp()) * 1_000_000:018d}|")
+    assert len({len(key) for key in keys}) == 1  # fixed width: text order is time order
 
 
+def earlier_expiry_key(timer: Timer, content: str, earlier: str) -> str:
+    """An expiry key as an earlier passbox wrote it."""
+    if earlier == "content":
+        return f"expire|{content}"
+    return f"expire|{timer.due_at.isoformat(timespec='microseconds')}|{content}"
+
+
+@pytest.mark.parametrize("earlier", ["content", "iso"])
 async def test_an_expiry_timer_stored_by_an_earlier_passbox_still_expires_its_request(
-    client: httpx.AsyncClient, bearer: Callable[..., Any], sandbox: Sandbox, clock: Clock, drain: Callable[..., Any]
+    client: httpx.AsyncClient,
+    bearer: Callable[..., Any],
+    sandbox: Sandbox,
+    clock: Clock,
+    drain: Callable[..., Any],
+    earlier: str,
 ) -> None:
     headers = await bearer()
     created = await create(client, headers)
@@ -328,11 +344,38 @@ async def test_an_expiry_timer_stored_by_an_earlier_passbox_still_expires_its_re
     content = created["redirect_uri"].rsplit("content=", 1)[1]
     store = sandbox.core.store
     store.cancel(timer.tenant, timer.key)
-    store.schedule(timer.tenant, f"expire|{content}", timer.due, timer.job, timer.payload)  # the old key format
+    store.schedule(timer.tenant, earlier_expiry_key(timer, content, earlier), timer.due, timer.job, timer.payload)
     clock.advance(timedelta(hours=48))
     assert await drain() == 1
     url = f"/api/partner/v2/verify/requests/{created['request_id']}.json"
     assert (await client.get(url, headers=await bearer())).json()["status"] == "canceled"
+
+
+async def test_an_earlier_expiry_timer_of_a_finished_request_runs_and_changes_nothing(
+    client: httpx.AsyncClient,
+    bearer: Callable[..., Any],
+    sandbox: Sandbox,
+    clock: Clock,
+    drain: Callable[..., Any],
+    receiver: Receiver,
+) -> None:
+    """Finishing a request cancels its expiry by today's key; a timer an earlier passbox stored
+    under another key stays, runs at the expiry, and finds the request finished."""
+    headers = await bearer()
+    created = await create(client, headers)
+    [timer] = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
+    content = created["redirect_uri"].rsplit("content=", 1)[1]
+    store = sandbox.core.store
+    store.cancel(timer.tenant, timer.key)
+    store.schedule(timer.tenant, earlier_expiry_key(timer, content, "iso"), timer.due, timer.job, timer.payload)
+    await complete(client, created["redirect_uri"])
+    await drain()
+    sent = len(receiver.bodies())
+    clock.advance(timedelta(hours=48))
+    assert await drain() == 1  # the earlier timer ran
+    url = f"/api/partner/v2/verify/requests/{created['request_id']}.json"
+    assert (await client.get(url, headers=await bearer())).json()["status"] != "canceled"
+    assert len(receiver.bodies()) == sent  # no canceled event
 
 
 async def test_finished_requests_do_not_expire(
