@@ -930,6 +930,61 @@ async def test_a_write_outside_a_unit_after_sqlite_rolled_the_group_back_opens_a
     other.close()
 
 
+async def test_a_unit_whose_transaction_sqlite_rolled_back_cannot_go_on(tmp_path: Path) -> None:
+    """Inside a unit, once SQLite has ended the transaction by itself, the unit's next
+    statement or take raises instead of committing on its own, and the blocks it would
+    restore (reserved in the undone transaction) are not restored."""
+    path = tmp_path / "unit-gone.db"
+    store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
+
+    def unit() -> None:
+        with store.transaction():
+            store.put(OTHER, "t", "b1", "x")
+            assert store.take("ids") == 1  # a block reserved in the group
+            store._conn.execute("ROLLBACK")  # as SQLite does after an I/O error, say
+            with pytest.raises(StoreError, match="rolled the transaction back"):
+                store.put(OTHER, "t", "b2", "y")  # not committed on its own
+            store.take("ids")
+
+    with pytest.raises(StoreError, match="rolled the transaction back"):
+        unit()
+    assert store._blocks == {} and store._undo == {}
+    assert other.scan(OTHER) == [] and other.counter("ids") == 0
+    taken = store.take("ids")
+    await store.durable()
+    assert taken not in {other.take("ids") for _ in range(2 * BLOCK)}
+    store.close()
+    other.close()
+
+
+async def test_a_setting_written_in_a_group_sqlite_rolled_back_is_not_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "settings-gone.db"
+    store = SQLiteStore(path, group_commit=True)
+    store.set_setting(COUNTS, "n", 1)
+    await store.durable()
+    store.set_setting(COUNTS, "n", 2)
+    assert store.get_settings([(COUNTS, "n")]) == [2]  # in the open group
+    store._conn.execute("ROLLBACK")  # SQLite ends the group's transaction by itself
+    assert store.get_settings([(COUNTS, "n")]) == [1]  # the same turn: what is stored
+    store.close()
+
+
+def test_outside_a_group_the_unit_reports_its_own_error_when_sqlite_rolled_back(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "plain.db")
+
+    def unit() -> None:
+        with store.transaction():
+            store.put(OTHER, "t", "a", "x")
+            store._conn.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        unit()
+    store.put(OTHER, "t", "b", "y")
+    assert store.scan(OTHER) == [("t", "y")]
+    store.close()
+
+
 async def test_a_unit_that_rolls_back_in_a_group_restores_the_blocks_as_they_were(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "undo.db", group_commit=True)
     assert store.take("ids") == 1

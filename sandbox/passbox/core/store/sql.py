@@ -19,6 +19,7 @@ from typing import Any
 from passbox.core.store.base import Kind, StoreError, T, Timer, take_count
 
 TABLES = ("passbox_records", "passbox_counters", "passbox_timers")
+ROLLED_BACK = "the store could not commit: the database rolled the transaction back"
 
 
 def schema(seq_column: str, blob: str) -> list[str]:
@@ -154,6 +155,7 @@ class SQLStore:
     def transaction(self) -> Iterator[SQLStore]:
         with self._lock:
             if self._depth:
+                self._check_unit()
                 self._depth += 1
                 try:
                     yield self
@@ -176,14 +178,17 @@ class SQLStore:
                     restore()
                 self._rolled_back()
                 if group is None:
-                    self._rollback()
-                elif not self._group_gone():
+                    if self._in_transaction():  # else the database ended it: nothing to roll back
+                        self._rollback()
+                elif self._group is group and not self._group_gone():
                     self._execute("ROLLBACK TO SAVEPOINT unit")
                     self._execute("RELEASE SAVEPOINT unit")
                 raise
             self._depth = 0
             if self._undo:
                 self._undo = {}
+            if group is not None and (self._group is not group or self._group_gone()):
+                raise StoreError(ROLLED_BACK)  # its work went with the group's transaction
             if group is None:
                 try:
                     self._commit()
@@ -235,6 +240,13 @@ class SQLStore:
         loop.call_soon(self._commit_group, group)
         return group
 
+    def _check_unit(self) -> None:
+        """Inside a unit of work: raise when the database has ended its transaction by itself
+        (see ``_group_gone``), so that no later statement of the unit commits on its own."""
+        if not self._in_transaction():
+            self._group_gone()
+            raise StoreError(ROLLED_BACK)
+
     def _group_gone(self) -> bool:
         """Whether the open group's transaction is gone: then the group fails at once.
 
@@ -250,9 +262,10 @@ class SQLStore:
             return False
         self._group = None
         self._settings_cache = None
+        self._undo = {}  # what a unit in it would restore was reserved in the undone transaction
         self._lost()
         self._lock.release()  # the group's hold (see _join_group)
-        group.finish("the store could not commit: the database rolled the transaction back")
+        group.finish(ROLLED_BACK)
         return True
 
     def _commit_group(self, group: _Group) -> None:
@@ -300,6 +313,7 @@ class SQLStore:
         if self.statement_atomic:
             with self._lock:
                 if self._depth:
+                    self._check_unit()
                     return run(sql, params)
                 group = self._join_group()
                 if group is not None:

@@ -204,6 +204,7 @@ class SQLiteStore(SQLStore):
         That is one cheap pragma instead of a query and its decoding."""
         key = tuple(wanted)
         with self._lock:
+            self._group_gone()  # a setting written in a group SQLite undid is not kept
             cached = self._settings_cache
             version = self._data_version()
             if cached is not None and cached[0] == version and cached[1] == key:
@@ -298,7 +299,11 @@ class SQLiteStore(SQLStore):
     def take(self, name: str, count: int = 1) -> int:
         take_count(count)
         with self._lock:
-            self._group_gone()  # no position from a block whose reservation SQLite undid
+            # No position from a block whose reservation SQLite undid by itself.
+            if self._depth:
+                self._check_unit()
+            else:
+                self._group_gone()
             self._check_generation()
             block = self._blocks.get(name)
             if self._depth and name not in self._undo:
