@@ -12,7 +12,6 @@ import pytest
 
 from passbox.app import Sandbox
 from passbox.core.clock import Clock
-from passbox.core.store import Timer
 from passbox.seekpass.backend import REQUESTS, SESSIONS
 from tests.conftest import OTHER_CLIENT, Receiver, get_token
 from tests.seekpass.helpers import CREATE, complete, create, open_app, payload
@@ -322,11 +321,20 @@ async def test_expiry_timers_of_later_requests_sort_after_earlier_ones(
     assert len({len(key) for key in keys}) == 1  # fixed width: text order is time order
 
 
-def earlier_expiry_key(timer: Timer, content: str, earlier: str) -> str:
-    """An expiry key as an earlier passbox wrote it."""
+async def create_with_earlier_expiry_timer(
+    client: httpx.AsyncClient, headers: dict[str, str], sandbox: Sandbox, earlier: str
+) -> dict[str, Any]:
+    """A new request whose expiry timer is stored under a key an earlier passbox wrote."""
+    created = await create(client, headers)
+    [timer] = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
+    content = created["redirect_uri"].rsplit("content=", 1)[1]
     if earlier == "content":
-        return f"expire|{content}"
-    return f"expire|{timer.due_at.isoformat(timespec='microseconds')}|{content}"
+        key = f"expire|{content}"
+    else:
+        key = f"expire|{timer.due_at.isoformat(timespec='microseconds')}|{content}"
+    sandbox.core.store.cancel(timer.tenant, timer.key)
+    sandbox.core.store.schedule(timer.tenant, key, timer.due, timer.job, timer.payload)
+    return created
 
 
 @pytest.mark.parametrize("earlier", ["content", "iso"])
@@ -338,13 +346,7 @@ async def test_an_expiry_timer_stored_by_an_earlier_passbox_still_expires_its_re
     drain: Callable[..., Any],
     earlier: str,
 ) -> None:
-    headers = await bearer()
-    created = await create(client, headers)
-    [timer] = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
-    content = created["redirect_uri"].rsplit("content=", 1)[1]
-    store = sandbox.core.store
-    store.cancel(timer.tenant, timer.key)
-    store.schedule(timer.tenant, earlier_expiry_key(timer, content, earlier), timer.due, timer.job, timer.payload)
+    created = await create_with_earlier_expiry_timer(client, await bearer(), sandbox, earlier)
     clock.advance(timedelta(hours=48))
     assert await drain() == 1
     url = f"/api/partner/v2/verify/requests/{created['request_id']}.json"
@@ -361,13 +363,7 @@ async def test_an_earlier_expiry_timer_of_a_finished_request_runs_and_changes_no
 ) -> None:
     """Finishing a request cancels its expiry by today's key; a timer an earlier passbox stored
     under another key stays, runs at the expiry, and finds the request finished."""
-    headers = await bearer()
-    created = await create(client, headers)
-    [timer] = [timer for timer in sandbox.core.store.timers() if timer.job == "seekpass.expire"]
-    content = created["redirect_uri"].rsplit("content=", 1)[1]
-    store = sandbox.core.store
-    store.cancel(timer.tenant, timer.key)
-    store.schedule(timer.tenant, earlier_expiry_key(timer, content, "iso"), timer.due, timer.job, timer.payload)
+    created = await create_with_earlier_expiry_timer(client, await bearer(), sandbox, "iso")
     await complete(client, created["redirect_uri"])
     await drain()
     sent = len(receiver.bodies())
