@@ -3,6 +3,7 @@ on each backend (memory, a real SQLite file, a real PostgreSQL server)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sqlite3
 import threading
@@ -11,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -858,13 +860,35 @@ async def test_when_the_group_that_reserved_a_block_fails_the_block_is_dropped(
     store.close()
 
 
+def next_statement_rolls_back(store: SQLiteStore) -> None:
+    """Make the store's next statement fail as SQLite fails after some errors (a full disk,
+    an I/O error, no memory): the whole transaction rolled back, not just the statement."""
+    real = store._conn
+
+    class RollsBack:
+        @property
+        def in_transaction(self) -> bool:
+            return bool(real.in_transaction)
+
+        def execute(self, sql: str, params: Any = ()) -> Any:
+            store._conn = real
+            real.execute("ROLLBACK")
+            error = sqlite3.OperationalError("database or disk is full")
+            error.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            raise error
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    store._conn = RollsBack()
+
+
 async def test_when_sqlite_rolls_a_group_back_by_itself_the_group_fails_and_later_units_start_anew(
     tmp_path: Path,
 ) -> None:
-    """After a full disk or an I/O error SQLite may roll the whole transaction back. The units
-    already in the group then fail as if its commit had; a unit that comes later in the same
-    turn must not run outside a transaction (each statement committing alone) nor take
-    positions from a block whose reservation was undone."""
+    """The units already in the group fail as if its commit had; the failing unit reports
+    its own error; a unit later in the same turn does not run outside a transaction (each
+    statement committing alone) nor take positions from a block whose reservation was undone."""
     import asyncio
 
     path = tmp_path / "rolled.db"
@@ -879,8 +903,8 @@ async def test_when_sqlite_rolls_a_group_back_by_itself_the_group_fails_and_late
     async def failing() -> None:
         with store.transaction():
             store.put(OTHER, "t", "failing", "x")
-            store._conn.execute("ROLLBACK")  # what SQLite does by itself after SQLITE_FULL, say
-            raise sqlite3.OperationalError("database or disk is full")
+            next_statement_rolls_back(store)
+            store.put(OTHER, "t", "failing-2", "x")
 
     async def after() -> None:
         with store.transaction():
@@ -892,7 +916,6 @@ async def test_when_sqlite_rolls_a_group_back_by_itself_the_group_fails_and_late
     assert isinstance(results[0], StoreError) and "rolled the transaction back" in str(results[0])
     assert isinstance(results[1], sqlite3.OperationalError) and "disk is full" in str(results[1])  # its own error
     assert results[2] is None  # a new group, committed
-    assert other.get(OTHER, "t", "before") is None and other.get(OTHER, "t", "failing") is None
     assert other.scan(OTHER) == [("t", "y")]
     # The block the first group reserved was undone with it: the position was given back and
     # is reserved again, durably this time, so no other connection can hand it out.
@@ -906,9 +929,8 @@ async def test_when_sqlite_rolls_a_group_back_by_itself_the_group_fails_and_late
     other.close()
 
 
-async def test_a_write_outside_a_unit_after_sqlite_rolled_the_group_back_opens_a_new_group(tmp_path: Path) -> None:
-    """The same when the statement that failed ran in the group without a unit of its own
-    (a one-statement write): the next write finds the transaction gone."""
+async def test_a_write_outside_a_unit_that_sqlite_rolled_back_fails_its_group(tmp_path: Path) -> None:
+    """The same when the failing statement ran in the group without a unit of its own."""
     import asyncio
 
     path = tmp_path / "rolled-write.db"
@@ -916,24 +938,28 @@ async def test_a_write_outside_a_unit_after_sqlite_rolled_the_group_back_opens_a
 
     async def first() -> None:
         store.put(OTHER, "t", "first", "x")
-        store._conn.execute("ROLLBACK")  # as SQLite does after an I/O error in the next statement
         await store.durable()
+
+    async def failing() -> None:
+        next_statement_rolls_back(store)
+        store.put(OTHER, "t", "failing", "x")
 
     async def second() -> None:
         store.put(OTHER, "t", "second", "y")
         await store.durable()
 
-    results = await asyncio.gather(first(), second(), return_exceptions=True)
-    assert isinstance(results[0], StoreError) and results[1] is None
+    results = await asyncio.gather(first(), failing(), second(), return_exceptions=True)
+    assert isinstance(results[0], StoreError) and isinstance(results[1], sqlite3.OperationalError)
+    assert results[2] is None
     assert other.scan(OTHER) == [("t", "y")]
     store.close()
     other.close()
 
 
-async def test_a_unit_whose_transaction_sqlite_rolled_back_cannot_go_on(tmp_path: Path) -> None:
-    """Inside a unit, once SQLite has ended the transaction by itself, the unit's next
-    statement or take raises instead of committing on its own, and the blocks it would
-    restore (reserved in the undone transaction) are not restored."""
+async def test_a_unit_that_goes_on_after_sqlite_ended_its_transaction_cannot_write(tmp_path: Path) -> None:
+    """A unit that catches the error and goes on: its next statement or take raises instead
+    of committing on its own, and the blocks it would restore (reserved in the undone
+    transaction) are not restored."""
     path = tmp_path / "unit-gone.db"
     store, other = SQLiteStore(path, group_commit=True), SQLiteStore(path)
 
@@ -941,9 +967,11 @@ async def test_a_unit_whose_transaction_sqlite_rolled_back_cannot_go_on(tmp_path
         with store.transaction():
             store.put(OTHER, "t", "b1", "x")
             assert store.take("ids") == 1  # a block reserved in the group
-            store._conn.execute("ROLLBACK")  # as SQLite does after an I/O error, say
+            next_statement_rolls_back(store)
+            with pytest.raises(sqlite3.OperationalError):
+                store.put(OTHER, "t", "b2", "y")
             with pytest.raises(StoreError, match="rolled the transaction back"):
-                store.put(OTHER, "t", "b2", "y")  # not committed on its own
+                store.put(OTHER, "t", "b3", "y")  # not committed on its own
             store.take("ids")
 
     with pytest.raises(StoreError, match="rolled the transaction back"):
@@ -957,14 +985,33 @@ async def test_a_unit_whose_transaction_sqlite_rolled_back_cannot_go_on(tmp_path
     other.close()
 
 
+async def test_a_unit_that_swallows_the_error_of_its_ended_transaction_still_fails(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "swallowed.db", group_commit=True)
+
+    def unit() -> None:
+        with store.transaction():
+            store.put(OTHER, "t", "a", "x")
+            next_statement_rolls_back(store)
+            with contextlib.suppress(sqlite3.OperationalError):
+                store.put(OTHER, "t", "b", "y")
+
+    with pytest.raises(StoreError, match="rolled the transaction back"):
+        unit()
+    store.put(OTHER, "t", "c", "z")  # the next unit starts afresh
+    await store.durable()
+    assert store.scan(OTHER) == [("t", "z")]
+    store.close()
+
+
 async def test_a_setting_written_in_a_group_sqlite_rolled_back_is_not_read_back(tmp_path: Path) -> None:
-    path = tmp_path / "settings-gone.db"
-    store = SQLiteStore(path, group_commit=True)
+    store = SQLiteStore(tmp_path / "settings-gone.db", group_commit=True)
     store.set_setting(COUNTS, "n", 1)
     await store.durable()
     store.set_setting(COUNTS, "n", 2)
     assert store.get_settings([(COUNTS, "n")]) == [2]  # in the open group
-    store._conn.execute("ROLLBACK")  # SQLite ends the group's transaction by itself
+    next_statement_rolls_back(store)
+    with pytest.raises(sqlite3.OperationalError):
+        store.put(OTHER, "t", "a", "x")
     assert store.get_settings([(COUNTS, "n")]) == [1]  # the same turn: what is stored
     store.close()
 
@@ -975,12 +1022,12 @@ def test_outside_a_group_the_unit_reports_its_own_error_when_sqlite_rolled_back(
     def unit() -> None:
         with store.transaction():
             store.put(OTHER, "t", "a", "x")
-            store._conn.execute("ROLLBACK")
-            raise sqlite3.OperationalError("database or disk is full")
+            next_statement_rolls_back(store)
+            store.put(OTHER, "t", "b", "x")
 
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
         unit()
-    store.put(OTHER, "t", "b", "y")
+    store.put(OTHER, "t", "c", "y")
     assert store.scan(OTHER) == [("t", "y")]
     store.close()
 

@@ -101,6 +101,7 @@ class SQLStore:
         # What to restore in this process when the current unit of work rolls back (a
         # backend's local state, such as positions reserved ahead: see SQLiteStore.take).
         self._undo: dict[str, Callable[[], None]] = {}
+        self._unit_ended = False  # the database ended the current unit's transaction (_transaction_ended)
         # The group the current task's last unit of work joined (for durable()).
         self._pending: contextvars.ContextVar[_Group | None] = contextvars.ContextVar(
             f"passbox-store-{id(self)}", default=None
@@ -127,9 +128,6 @@ class SQLStore:
     def _rolled_back(self) -> None:
         """A unit of work rolled back: forget local state read or written inside it."""
 
-    def _in_transaction(self) -> bool:
-        """Whether the connection's write transaction is still open (see ``_group_gone``)."""
-        return True
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -155,7 +153,6 @@ class SQLStore:
     def transaction(self) -> Iterator[SQLStore]:
         with self._lock:
             if self._depth:
-                self._check_unit()
                 self._depth += 1
                 try:
                     yield self
@@ -177,18 +174,21 @@ class SQLStore:
                 for restore in undo.values():
                     restore()
                 self._rolled_back()
-                if group is None:
-                    if self._in_transaction():  # else the database ended it: nothing to roll back
-                        self._rollback()
-                elif self._group is group and not self._group_gone():
+                ended, self._unit_ended = self._unit_ended, False
+                if ended:
+                    pass  # the database ended the transaction: nothing left to roll back
+                elif group is None:
+                    self._rollback()
+                else:
                     self._execute("ROLLBACK TO SAVEPOINT unit")
                     self._execute("RELEASE SAVEPOINT unit")
                 raise
             self._depth = 0
             if self._undo:
                 self._undo = {}
-            if group is not None and (self._group is not group or self._group_gone()):
-                raise StoreError(ROLLED_BACK)  # its work went with the group's transaction
+            if self._unit_ended:  # the unit went on after an error that ended its transaction
+                self._unit_ended = False
+                raise StoreError(ROLLED_BACK)
             if group is None:
                 try:
                     self._commit()
@@ -232,7 +232,7 @@ class SQLStore:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None
-        if self._group is not None and not self._group_gone():
+        if self._group is not None:
             return self._group
         self._begin()
         self._lock.acquire()  # held by the loop's thread until the group commits
@@ -240,37 +240,27 @@ class SQLStore:
         loop.call_soon(self._commit_group, group)
         return group
 
-    def _check_unit(self) -> None:
-        """Inside a unit of work: raise when the database has ended its transaction by itself
-        (see ``_group_gone``), so that no later statement of the unit commits on its own."""
-        if not self._in_transaction():
-            self._group_gone()
-            raise StoreError(ROLLED_BACK)
+    def _transaction_ended(self) -> None:
+        """The database ended the open transaction by itself: SQLite rolls the whole
+        transaction back after some errors (a full disk, an I/O error, no memory), not just
+        the statement. A backend calls this from the statement that did it.
 
-    def _group_gone(self) -> bool:
-        """Whether the open group's transaction is gone: then the group fails at once.
-
-        After some errors (a full disk, an I/O error, no memory) SQLite rolls the whole
-        transaction back by itself. The units already in the group are then undone, and a
-        unit that joined the group after that would run outside any transaction: each of
-        its statements committed alone, and positions handed out from blocks whose
-        reservation was undone. So the group ends here: its requests get the error its
-        commit would have given, its blocks are dropped, and the next unit of work opens a
-        new group."""
-        group = self._group
-        if group is None or self._in_transaction():
-            return False
-        self._group = None
+        The group fails at once (its requests get the error its commit would have given, its
+        blocks are dropped, the next unit of work opens a new group), and the unit of work
+        that ran the statement is ended: if it goes on regardless, its next statement raises
+        instead of running outside any transaction, committing on its own."""
+        group, self._group = self._group, None
         self._settings_cache = None
-        self._undo = {}  # what a unit in it would restore was reserved in the undone transaction
+        self._undo = {}  # what a unit would restore was reserved in the undone transaction
+        self._unit_ended = self._depth > 0
         self._lost()
-        self._lock.release()  # the group's hold (see _join_group)
-        group.finish(ROLLED_BACK)
-        return True
+        if group is not None:
+            self._lock.release()  # the group's hold (see _join_group)
+            group.finish(ROLLED_BACK)
 
     def _commit_group(self, group: _Group) -> None:
         if self._group is not group:
-            return  # it failed before its turn ended (_group_gone)
+            return  # it failed before its turn ended (_transaction_ended)
         self._group = None
         error = None
         try:
@@ -313,7 +303,6 @@ class SQLStore:
         if self.statement_atomic:
             with self._lock:
                 if self._depth:
-                    self._check_unit()
                     return run(sql, params)
                 group = self._join_group()
                 if group is not None:

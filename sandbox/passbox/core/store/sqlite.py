@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from passbox.core.store.base import Kind, StoreError, T, take_count
-from passbox.core.store.sql import SQLStore, _Group, schema
+from passbox.core.store.sql import ROLLED_BACK, SQLStore, _Group, schema
 
 BUSY_TIMEOUT_MS = 30_000
 # How long SQLite itself waits for a lock before it answers "busy" (then we wait, see _retry).
@@ -204,7 +204,6 @@ class SQLiteStore(SQLStore):
         That is one cheap pragma instead of a query and its decoding."""
         key = tuple(wanted)
         with self._lock:
-            self._group_gone()  # a setting written in a group SQLite undid is not kept
             cached = self._settings_cache
             version = self._data_version()
             if cached is not None and cached[0] == version and cached[1] == key:
@@ -299,11 +298,6 @@ class SQLiteStore(SQLStore):
     def take(self, name: str, count: int = 1) -> int:
         take_count(count)
         with self._lock:
-            # No position from a block whose reservation SQLite undid by itself.
-            if self._depth:
-                self._check_unit()
-            else:
-                self._group_gone()
             self._check_generation()
             block = self._blocks.get(name)
             if self._depth and name not in self._undo:
@@ -395,14 +389,19 @@ class SQLiteStore(SQLStore):
     def _rollback(self) -> None:
         self._conn.execute("ROLLBACK")
 
-    def _in_transaction(self) -> bool:
-        return bool(self._conn.in_transaction)
-
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._unit_ended:
+            raise StoreError(ROLLED_BACK)
         try:
-            return self._conn.execute(sql, params)
-        except sqlite3.OperationalError as exc:
-            # In our write transaction we hold the lock already: nothing to wait for.
-            if self._depth or exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-        return self._retry(lambda: self._conn.execute(sql, params))
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                # In our write transaction we hold the lock already: nothing to wait for.
+                if self._depth or exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+            return self._retry(lambda: self._conn.execute(sql, params))
+        except sqlite3.Error:
+            # After some errors SQLite has rolled the whole transaction back, not the statement.
+            if (self._group is not None or self._depth) and not self._conn.in_transaction:
+                self._transaction_ended()
+            raise
