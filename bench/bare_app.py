@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from passbox.app import create_app
-from passbox.core.http import parse_json
+from passbox.core.http import header, parse_json
 from passbox.core.responses import laravel_json, rails_json
 from passbox.seekpass import oauth
 from passbox.seekpass.models import WRITE_SCOPE
@@ -37,13 +37,6 @@ JSON = (b"content-type", b"application/json")
 
 Send = Any
 Receive = Any
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 async def _body(receive: Receive) -> bytes:
@@ -73,20 +66,20 @@ def build(*, settle: bool = True) -> Any:
             await full(scope, receive, send)
             return
         if path == TOKEN_PATH:
-            account = verifypass.require_account(_header(scope, b"key"))
+            account = verifypass.require_account(header(scope, b"key"))
             fields = token_input(await _body(receive), "application/json")
             await _answer(send, 200, laravel_json({"token": verifypass.create_token(account, fields)}))
             return
         if path == CREATE_PATH:
-            partner = seekpass.authorize(oauth.bearer_token(_header(scope, b"authorization")), WRITE_SCOPE)
+            partner = seekpass.authorize(oauth.bearer_token(header(scope, b"authorization")), WRITE_SCOPE)
             payload = parse_json(await _body(receive))
-            host = _header(scope, b"host") or "127.0.0.1"
+            host = header(scope, b"host") or "127.0.0.1"
             created, _ = seekpass.create_request(partner, payload, f"http://{host}")
             body = rails_json({"request_id": created.request_id, "redirect_uri": created.redirect_uri})
             location = f"{CREATED_PATH}{quote(created.request_id, safe='')}.json".encode()
             await _answer(send, 201, body, (b"location", location))
             return
-        partner = seekpass.authorize(oauth.bearer_token(_header(scope, b"authorization")))
+        partner = seekpass.authorize(oauth.bearer_token(header(scope, b"authorization")))
         shown = seekpass.settings.webhook_secret_on_read
         await _answer(
             send, 200, rails_json([hook.to_dict(with_secret=shown) for hook in seekpass.list_webhooks(partner)])

@@ -178,7 +178,7 @@ def test_header_reads_what_starlette_headers_get_reads(headers: list[tuple[bytes
     """The first value of a repeated header, latin-1 text, None when absent."""
     request = Request({"type": "http", "method": "GET", "headers": headers, "path": "/"})
     for name in ("authorization", "key", "content-type", "x-other", "missing"):
-        assert header(request, name.encode()) == request.headers.get(name)
+        assert header(request.scope, name.encode()) == request.headers.get(name)
 
 
 def test_media_type_is_the_content_type_without_parameters_in_lower_case() -> None:
@@ -186,3 +186,8 @@ def test_media_type_is_the_content_type_without_parameters_in_lower_case() -> No
     assert media_type(make_request(b"", {})) == ""
     repeated = Request({"type": "http", "headers": [(b"content-type", b"text/plain"), (b"content-type", b"x/y")]})
     assert media_type(repeated) == "text/plain"
+
+
+def test_without_a_host_header_the_base_url_is_starlettes_from_the_server() -> None:
+    scope = {"type": "http", "scheme": "http", "server": ("10.0.0.1", 8080), "path": "/", "headers": []}
+    assert base_url(Request(scope), None) == "http://10.0.0.1:8080"

@@ -23,6 +23,7 @@ import msgspec
 from passbox.core.store import Kind, Store
 
 Listener = Callable[[], None]
+MICROSECOND = timedelta(microseconds=1)
 MAX_YEAR = 9000  # far enough for any test, and far from datetime's year 9999 limit
 
 
@@ -101,7 +102,7 @@ class Clock:
         self._taken = stored
 
     def _state(self) -> ClockState:
-        return ClockState(self._frozen, self._offset // timedelta(microseconds=1))
+        return ClockState(self._frozen, self._offset // MICROSECOND)
 
     def _apply(self, state: ClockState) -> None:
         self._taken = None
@@ -110,7 +111,7 @@ class Clock:
 
     def _change(self, frozen: datetime | None, offset: timedelta) -> None:
         """Validate, persist, then apply a new state; a refused change changes nothing."""
-        state = ClockState(frozen, offset // timedelta(microseconds=1))
+        state = ClockState(frozen, offset // MICROSECOND)
         probe = frozen if frozen is not None else datetime.fromtimestamp(self._source(), UTC) + offset
         if probe.year > MAX_YEAR:
             raise ValueError(f"time can move at most to the year {MAX_YEAR}")

@@ -14,15 +14,16 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import Scope
 
 from passbox.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
-def header(request: Request, name: bytes) -> str | None:
-    """The first value of the header ``name`` (lower case), as ``request.headers.get`` gives it:
-    one pass over the scope's headers, without building Starlette's ``Headers`` (ASGI servers
-    hand header names over in lower case)."""
-    for key, value in request.scope["headers"]:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower case) of a request's scope, as
+    ``request.headers.get`` gives it: one pass over the headers, without building Starlette's
+    ``Headers`` (ASGI servers hand header names over in lower case)."""
+    for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))
     return None
@@ -31,7 +32,7 @@ def header(request: Request, name: bytes) -> str | None:
 async def read_body(request: Request, limit: int) -> bytes:
     """The request's body, read once (from its ASGI messages, as ``request.stream()`` reads
     them, without that async generator's layer)."""
-    declared = header(request, b"content-length")
+    declared = header(request.scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     receive = request.receive
@@ -52,7 +53,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def media_type(request: Request) -> str:
-    return (header(request, b"content-type") or "").split(";", 1)[0].strip().lower()
+    return (header(request.scope, b"content-type") or "").split(";", 1)[0].strip().lower()
 
 
 def is_json_media_type(value: str) -> bool:
@@ -174,11 +175,9 @@ def base_url(request: Request, configured: str | None) -> str:
         return configured.rstrip("/")
     scope = request.scope
     if not scope.get("root_path") and not scope.get("app_root_path") and scope.get("scheme", "http") in SCHEMES:
-        host = next((value for name, value in scope["headers"] if name == b"host"), None)
-        if host is not None:
-            text = host.decode("latin-1")
-            if _PLAIN_HOST.fullmatch(text) and int(text.rpartition(":")[2] if ":" in text else "0") <= 65535:
-                return f"{scope.get('scheme', 'http')}://{text}"
+        host = header(scope, b"host") or ""  # none or empty: Starlette's answer
+        if _PLAIN_HOST.fullmatch(host) and int(host.rpartition(":")[2] if ":" in host else "0") <= 65535:
+            return f"{scope.get('scheme', 'http')}://{host}"
     return str(request.base_url).rstrip("/")
 
 

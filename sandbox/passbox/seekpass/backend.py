@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
-from passbox.core.clock import isoformat_z
+from passbox.core.clock import MICROSECOND, isoformat_z
 from passbox.core.errors import Conflict, FieldError, NotFound, SandboxError, ValidationFailed
 from passbox.core.responses import compact_json
 from passbox.core.runtime import Core
@@ -43,7 +43,6 @@ SESSIONS = Kind("seekpass.sessions", str)
 WEBHOOKS = Kind("seekpass.webhooks", Webhook)
 EXPIRE_JOB = "seekpass.expire"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 APP_PATH = "/partner/verify/digital_identity"
 
 EventType = Literal["vwsp_request.verified", "vwsp_request.canceled", "vwsp_request.incomplete"]

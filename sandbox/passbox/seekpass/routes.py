@@ -62,7 +62,7 @@ def backend_of(request: Request) -> SeekPassBackend:
 
 def authorized(request: Request, backend: SeekPassBackend, scope: str | None = None) -> Partner:
     """The partner behind the bearer token (named as the tenant in the journal)."""
-    partner = backend.authorize(oauth.bearer_token(header(request, b"authorization")), scope)
+    partner = backend.authorize(oauth.bearer_token(header(request.scope, b"authorization")), scope)
     tag(request.scope, tenant=partner.tenant)
     return partner
 
@@ -94,7 +94,7 @@ async def token(request: Request) -> Response:
         raise
     except SandboxError as exc:
         raise OAuthError(exc.message, status=exc.status) from exc
-    partner, issued = backend.issue_token(oauth.token_request(form, header(request, b"authorization")))
+    partner, issued = backend.issue_token(oauth.token_request(form, header(request.scope, b"authorization")))
     tag(request.scope, tenant=partner.tenant)
     return RailsJSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 

@@ -24,7 +24,7 @@ def backend_of(request: Request) -> VerifyPassBackend:
 
 async def token(request: Request) -> Response:
     backend = backend_of(request)
-    account = backend.require_account(header(request, b"key"))
+    account = backend.require_account(header(request.scope, b"key"))
     tag(request.scope, tenant=account.tenant)
     body = await read_body(request, backend.settings.max_body_bytes)
     return LaravelJSONResponse({"token": backend.create_token(account, token_input(body, media_type(request)))})
@@ -55,7 +55,7 @@ def token_input(body: bytes, kind: str) -> object:
 
 async def reporting(request: Request) -> Response:
     backend = backend_of(request)
-    account = backend.require_account(header(request, b"key"), INVALID_CREDENTIALS)
+    account = backend.require_account(header(request.scope, b"key"), INVALID_CREDENTIALS)
     tag(request.scope, tenant=account.tenant)
     return LaravelJSONResponse(backend.report(account, ReportFilters.parse(request.query_params)))
 

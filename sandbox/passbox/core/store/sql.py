@@ -128,7 +128,6 @@ class SQLStore:
     def _rolled_back(self) -> None:
         """A unit of work rolled back: forget local state read or written inside it."""
 
-
     # -- plumbing --------------------------------------------------------------------------------
 
     def _sql(self, sql: str) -> str:
